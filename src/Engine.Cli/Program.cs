@@ -1,0 +1,15 @@
+using System.CommandLine;
+using Engine.Cli.Commands;
+
+namespace Engine.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("doco: concept erasure (DoCo, Concept Ablation, ESD) for Stable Diffusion 1.x, in C#.");
+        // One file per verb under Commands/; each returns its Command.
+        root.Subcommands.Add(InspectCommand.Create());
+        return root.Parse(args).Invoke();
+    }
+}

@@ -1,0 +1,34 @@
+using Engine.Tensors;
+
+namespace Engine.Ops;
+
+public partial interface IOps
+{
+    /// <summary>y = x·sigmoid(x).</summary>
+    void SiluForward(Tensor y, Tensor x);
+
+    void SiluBackward(Tensor dx, Tensor dy, Tensor x);
+
+    /// <summary>Exact GELU: y = x·Φ(x) = ½x(1 + erf(x/√2)).</summary>
+    void GeluForward(Tensor y, Tensor x);
+
+    void GeluBackward(Tensor dx, Tensor dy, Tensor x);
+
+    /// <summary>CLIP's quick GELU: y = x·sigmoid(1.702x).</summary>
+    void QuickGeluForward(Tensor y, Tensor x);
+
+    void QuickGeluBackward(Tensor dx, Tensor dy, Tensor x);
+
+    /// <summary>
+    /// diffusers GEGLU after its projection: x [rows, 2C] splits into (hidden, gate) along the last
+    /// dimension, y [rows, C] = hidden · gelu(gate) (exact GELU).
+    /// </summary>
+    void GegluForward(Tensor y, Tensor x);
+
+    void GegluBackward(Tensor dx, Tensor dy, Tensor x);
+
+    /// <summary>y = x for x ≥ 0, slope·x otherwise.</summary>
+    void LeakyReluForward(Tensor y, Tensor x, float slope);
+
+    void LeakyReluBackward(Tensor dx, Tensor dy, Tensor x, float slope);
+}
