@@ -1,0 +1,104 @@
+#!/usr/bin/env pwsh
+# Build entry point. Run as: dotnet tool restore; dotnet pwsh build.ps1 <task>
+#   setup    install the native packages the tests use (Debian: NVRTC for the kernel compile test, OpenBLAS for benchmarks)
+#   build    build the solution (Release)
+#   test     setup + build + every test; prints one 'N passed, N failed, N skipped' line
+#   format   check `dotnet format` (whitespace, style, analyzers)
+#   bench    BenchmarkDotNet suites (pass a filter after the task, e.g. build.ps1 bench '*Sgemm*')
+#   publish  self-contained linux-x64 `doco` under artifacts/publish
+#   demo     the main job on the embedded default (see README)
+param(
+    [Parameter(Position = 0)][string]$Task = 'test',
+    [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$Configuration = if ($env:CONFIGURATION) { $env:CONFIGURATION } else { 'Release' }
+
+function Invoke-Native([string]$What, [scriptblock]$Command) {
+    & $Command
+    if ($LASTEXITCODE -ne 0) { throw "$What failed with exit code $LASTEXITCODE" }
+}
+
+function Invoke-Setup {
+    if (-not $IsLinux) { Write-Host 'setup: not Linux, nothing to install'; return }
+    $need = @()
+    if (-not (Test-Path /usr/lib/x86_64-linux-gnu/libnvrtc.so.11.2)) { $need += 'libnvrtc11.2' }
+    if (-not (Test-Path /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0)) { $need += 'libopenblas0-pthread' }
+    if (-not (Get-Command g++ -ErrorAction SilentlyContinue)) { $need += 'g++' }
+    if ($need.Count -eq 0) { Write-Host 'setup: native packages present'; return }
+    if ((& id -u) -ne '0') {
+        Write-Warning "setup: missing $($need -join ', ') and not root: the tests that need them will be skipped and say why"
+        return
+    }
+    # NVRTC lives in Debian's non-free component; enable contrib/non-free once.
+    $sources = '/etc/apt/sources.list.d/debian.sources'
+    if ((Test-Path $sources) -and -not (Select-String -Path $sources -Pattern 'non-free( |$)' -Quiet)) {
+        (Get-Content $sources) -replace '^Components: main$', 'Components: main contrib non-free' | Set-Content $sources
+    }
+    Write-Host "setup: apt-get install $($need -join ' ')"
+    Invoke-Native 'apt-get update' { apt-get -o DPkg::Lock::Timeout=300 update -qq }
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native 'apt-get install' { apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends @need }
+}
+
+function Invoke-Build {
+    Invoke-Native 'dotnet build' { dotnet build "$Root/Engine.sln" -c $Configuration --nologo -v:minimal }
+}
+
+function Invoke-Test {
+    Invoke-Setup
+    Invoke-Build
+    $results = Join-Path $Root 'artifacts/test-results'
+    Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
+    dotnet test "$Root/tests/Engine.Tests/Engine.Tests.csproj" -c $Configuration --no-build --nologo `
+        --logger 'trx;LogFileName=tests.trx' --logger 'console;verbosity=normal' --results-directory $results @Rest
+    $code = $LASTEXITCODE
+    $trx = Get-ChildItem -Path $results -Filter *.trx -Recurse | Select-Object -First 1
+    if ($trx) {
+        [xml]$x = Get-Content $trx.FullName
+        $c = $x.TestRun.ResultSummary.Counters
+        $skipped = [int]$c.notExecuted
+        Write-Host ''
+        Write-Host "tests: $($c.passed) passed, $($c.failed) failed, $skipped skipped"
+    }
+    if ($code -ne 0) { throw "tests failed (exit $code)" }
+}
+
+function Invoke-Format {
+    Invoke-Native 'dotnet format' { dotnet format "$Root/Engine.sln" --verify-no-changes -v:minimal }
+}
+
+function Invoke-Bench {
+    $filter = if ($Rest.Count -gt 0) { $Rest } else { @('--filter', '*') }
+    Invoke-Native 'benchmarks' { dotnet run -c Release --project "$Root/benchmarks/Engine.Benchmarks" -- @filter }
+}
+
+function Invoke-Publish {
+    $out = Join-Path $Root 'artifacts/publish'
+    Invoke-Native 'dotnet publish' {
+        dotnet publish "$Root/src/Engine.Cli/Engine.Cli.csproj" -c Release -r linux-x64 --self-contained true `
+            -p:PublishTrimmed=true -p:PublishSingleFile=true -o $out --nologo -v:minimal
+    }
+    Get-ChildItem $out | ForEach-Object { Write-Host ("{0,12:N0}  {1}" -f $_.Length, $_.Name) }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $doco = @('run', '--project', "$Root/src/Engine.Cli", '-c', $Configuration, '--no-build', '--')
+    $fixture = Join-Path $Root 'tests/Engine.Tests/fixtures/tiny-sd'
+    Write-Host "demo: 'doco erase' (the main job) is not built yet; showing what exists today on $fixture."
+    Invoke-Native 'doco inspect' { dotnet @doco inspect $fixture }
+}
+
+switch ($Task) {
+    'setup' { Invoke-Setup }
+    'build' { Invoke-Build }
+    'test' { Invoke-Test }
+    'format' { Invoke-Format }
+    'bench' { Invoke-Bench }
+    'publish' { Invoke-Publish }
+    'demo' { Invoke-Demo }
+    default { throw "unknown task '$Task' (setup, build, test, format, bench, publish, demo)" }
+}
