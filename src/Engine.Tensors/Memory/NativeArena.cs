@@ -9,7 +9,7 @@ namespace Engine.Memory;
 /// only rewinds them with <see cref="Reset"/>, so the hot path never allocates.
 /// Blocks are freed in <see cref="Dispose"/>, never by a finalizer.
 /// </summary>
-public sealed unsafe class NativeArena : IDisposable
+public sealed unsafe class NativeArena : ITensorAllocator, IDisposable
 {
     public const int Alignment = 64;
 
