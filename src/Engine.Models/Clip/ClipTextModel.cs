@@ -187,10 +187,20 @@ public sealed class ClipActivations
         {
             Layers[i] = new LayerBuffers
             {
-                Ln1 = Rows(h), Ln1Mean = m.Alloc(new Shape(rows)), Ln1Rstd = m.Alloc(new Shape(rows)),
-                Q = Rows(h), K = Rows(h), V = Rows(h), Attn = Rows(h), Lse = m.Alloc(AttentionSpec.LseShape),
-                Mid = Rows(h), Ln2 = Rows(h), Ln2Mean = m.Alloc(new Shape(rows)), Ln2Rstd = m.Alloc(new Shape(rows)),
-                Fc1 = Rows(inter), Act = Rows(inter),
+                Ln1 = Rows(h),
+                Ln1Mean = m.Alloc(new Shape(rows)),
+                Ln1Rstd = m.Alloc(new Shape(rows)),
+                Q = Rows(h),
+                K = Rows(h),
+                V = Rows(h),
+                Attn = Rows(h),
+                Lse = m.Alloc(AttentionSpec.LseShape),
+                Mid = Rows(h),
+                Ln2 = Rows(h),
+                Ln2Mean = m.Alloc(new Shape(rows)),
+                Ln2Rstd = m.Alloc(new Shape(rows)),
+                Fc1 = Rows(inter),
+                Act = Rows(inter),
             };
         }
         LastHiddenState = m.Alloc(new Shape(batch, length, h));
