@@ -65,6 +65,20 @@ public sealed unsafe class NativeArena : ITensorAllocator, IDisposable
 
     public Tensor Alloc(params ReadOnlySpan<int> dims) => Alloc(new Shape(dims));
 
+    /// <summary>A position to rewind to with <see cref="Release"/>: stack discipline for a block's temporaries.</summary>
+    public readonly record struct Position(int Block, long Offset, long Used);
+
+    public Position Mark() => new(_current, _offset, _used);
+
+    /// <summary>Frees everything allocated since <paramref name="mark"/>; the memory is reused by later allocations.</summary>
+    public void Release(Position mark)
+    {
+        if (mark.Used > _used) throw new InvalidOperationException("arena mark released out of order");
+        _current = mark.Block;
+        _offset = mark.Offset;
+        _used = mark.Used;
+    }
+
     /// <summary>Rewinds to empty; memory is kept for reuse.</summary>
     public void Reset()
     {

@@ -20,7 +20,8 @@ public static class Close
             double err = Math.Abs(a - e);
             if (double.IsNaN(a) != double.IsNaN(e)) err = double.PositiveInfinity;
             else if (double.IsNaN(a)) err = 0;
-            double use = err / (atol + rtol * Math.Abs(e));
+            double tol = atol + rtol * Math.Abs(e);
+            double use = tol > 0 ? err / tol : (err > 0 ? double.PositiveInfinity : 0);
             if (use > worstUse || worst < 0) { worstUse = use; worst = i; }
             maxAbs = Math.Max(maxAbs, err);
         }

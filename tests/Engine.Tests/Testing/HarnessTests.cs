@@ -38,3 +38,13 @@ public class HarnessTests
         Close.Assert("gemm", c.AsSpan(), e, 1e-5, 1e-6);
     }
 }
+
+public class CloseTests
+{
+    [Fact]
+    public void ExactComparison_RejectsAnyDifference() =>
+        Assert.ThrowsAny<Exception>(() => Close.Assert("exact", [1f, 2f], [1.0, 2.0000001], 0, 0));
+
+    [Fact]
+    public void ExactComparison_AcceptsEqual() => Close.Assert("exact", [1f, 2f], [1.0, 2.0], 0, 0);
+}
