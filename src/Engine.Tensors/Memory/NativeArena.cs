@@ -9,7 +9,7 @@ namespace Engine.Memory;
 /// only rewinds them with <see cref="Reset"/>, so the hot path never allocates.
 /// Blocks are freed in <see cref="Dispose"/>, never by a finalizer.
 /// </summary>
-public sealed unsafe class NativeArena : ITensorAllocator, IDisposable
+public sealed unsafe class NativeArena : ITensorArena, IDisposable
 {
     public const int Alignment = 64;
 
@@ -65,13 +65,9 @@ public sealed unsafe class NativeArena : ITensorAllocator, IDisposable
 
     public Tensor Alloc(params ReadOnlySpan<int> dims) => Alloc(new Shape(dims));
 
-    /// <summary>A position to rewind to with <see cref="Release"/>: stack discipline for a block's temporaries.</summary>
-    public readonly record struct Position(int Block, long Offset, long Used);
+    public ArenaMark Mark() => new(_current, _offset, _used);
 
-    public Position Mark() => new(_current, _offset, _used);
-
-    /// <summary>Frees everything allocated since <paramref name="mark"/>; the memory is reused by later allocations.</summary>
-    public void Release(Position mark)
+    public void Release(ArenaMark mark)
     {
         if (mark.Used > _used) throw new InvalidOperationException("arena mark released out of order");
         _current = mark.Block;
