@@ -8,7 +8,7 @@ namespace Engine.IO.Safetensors;
 
 /// <summary>
 /// Collects tensors, then <see cref="Save"/> writes them as one safetensors file:
-/// tensors in ordinal name order, packed back to back from offset 0, <c>__metadata__</c> first when not empty,
+/// tensors in ordinal name order, packed back to back from offset 0, <c>__metadata__</c> last when not empty (keys in ordinal order),
 /// the header padded with spaces to a multiple of 8 bytes (so the data starts 8-byte aligned).
 /// The file is written to a temporary file in the destination folder, flushed, then renamed over the
 /// destination, so a reader never sees a half-written file; on failure the temporary file is deleted.
@@ -104,12 +104,6 @@ public sealed class SafetensorsWriter
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
-            if (Metadata.Count > 0)
-            {
-                w.WriteStartObject(SafetensorsHeader.MetadataKey);
-                foreach (var (k, v) in Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(k, v);
-                w.WriteEndObject();
-            }
             long offset = 0;
             foreach (var e in ordered)
             {
@@ -125,6 +119,13 @@ public sealed class SafetensorsWriter
                 w.WriteEndArray();
                 w.WriteEndObject();
                 offset += bytes;
+            }
+            // Last, as in the fixtures (written by the Python tooling): rewriting a fixture reproduces it byte for byte.
+            if (Metadata.Count > 0)
+            {
+                w.WriteStartObject(SafetensorsHeader.MetadataKey);
+                foreach (var (k, v) in Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(k, v);
+                w.WriteEndObject();
             }
             w.WriteEndObject();
         }
