@@ -39,6 +39,13 @@ public sealed class SafetensorsTensorInfo
     /// <summary>Absolute position of the first byte in the file.</summary>
     public long FileOffset { get; }
 
+    /// <summary>
+    /// True when the data starts at a multiple of the element size in the file (and so in the page-aligned mapping).
+    /// Files that pack odd-length F16/U8 tensors before F32 ones can break this; reads still work on x64/arm64,
+    /// but code that needs aligned memory should copy with <c>ReadF32</c>/<c>LoadF32</c> instead of using a view.
+    /// </summary>
+    public bool IsAligned => FileOffset % DType.SizeOf() == 0;
+
     /// <summary>The shape as an engine <see cref="Engine.Tensors.Shape"/>; fails if the rank or a dimension does not fit.</summary>
     public Engine.Tensors.Shape ToShape(string filePath)
     {

@@ -22,6 +22,7 @@ public class SafetensorsFixtureTests
         var names = r.Tensors.Select(t => t.Name).ToArray();
         Assert.Equal(names.OrderBy(n => n, StringComparer.Ordinal), names);
         for (int i = 1; i < r.Tensors.Count; i++) Assert.Equal(r.Tensors[i - 1].DataEnd, r.Tensors[i].DataBegin);
+        Assert.All(r.Tensors, t => Assert.True(t.IsAligned));
     }
 
     [Fact]

@@ -190,6 +190,9 @@ public class SafetensorsRoundTripTests
         Assert.Equal(0, r.Tensors[0].Rank);
         Assert.Equal(1, r.Tensors[0].Numel);
         Assert.Equal(5f, r.F32Span("Beta")[0]);
+        Assert.True(r.Info("alpha").IsAligned);
+        Assert.False(r.Info("zeta").IsAligned); // F32 at offset 10, after 3 F16 values: name order, not alignment order
+        Assert.Equal(1f, r.F32Span("zeta")[0]);
         Assert.Equal("pt", r.Metadata["format"]);
         Assert.Equal("quote \" and \\ and\nnewline", r.Metadata["émoji ✓"]);
     }
