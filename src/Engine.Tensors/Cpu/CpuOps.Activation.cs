@@ -14,29 +14,50 @@ public sealed partial class CpuOps
 
     // ---- SiLU: y = x·σ(x);  y' = σ(x)·(1 + x·(1 - σ(x)))
 
-    public void SiluForward(Tensor y, Tensor x) => Map(y, x, nameof(y), static v => v * Sigmoid(v));
+    public void SiluForward(Tensor y, Tensor x) => Map<SiluF>(y, x);
 
-    public void SiluBackward(Tensor dx, Tensor dy, Tensor x) => MapGrad(dx, dy, x, static v =>
+    public void SiluBackward(Tensor dx, Tensor dy, Tensor x) => MapGrad<SiluF>(dx, dy, x);
+
+    private struct SiluF : IPointwise
     {
-        float s = Sigmoid(v);
-        return s * (1f + v * (1f - s));
-    });
+        public static float F(float x) => x * Sigmoid(x);
+
+        public static float DF(float x)
+        {
+            float s = Sigmoid(x);
+            return s * (1f + x * (1f - s));
+        }
+    }
 
     // ---- exact GELU: y = x·Φ(x) = ½x(1 + erf(x/√2));  y' = Φ(x) + x·φ(x)
 
-    public void GeluForward(Tensor y, Tensor x) => Map(y, x, nameof(y), static v => Gelu(v));
+    public void GeluForward(Tensor y, Tensor x) => Map<GeluF>(y, x);
 
-    public void GeluBackward(Tensor dx, Tensor dy, Tensor x) => MapGrad(dx, dy, x, static v => GeluGrad(v));
+    public void GeluBackward(Tensor dx, Tensor dy, Tensor x) => MapGrad<GeluF>(dx, dy, x);
+
+    private struct GeluF : IPointwise
+    {
+        public static float F(float x) => Gelu(x);
+
+        public static float DF(float x) => GeluGrad(x);
+    }
 
     // ---- quick GELU (CLIP): y = x·σ(1.702x);  y' = σ + 1.702·x·σ(1 - σ)
 
-    public void QuickGeluForward(Tensor y, Tensor x) => Map(y, x, nameof(y), static v => v * Sigmoid(QuickGeluAlpha * v));
+    public void QuickGeluForward(Tensor y, Tensor x) => Map<QuickGeluF>(y, x);
 
-    public void QuickGeluBackward(Tensor dx, Tensor dy, Tensor x) => MapGrad(dx, dy, x, static v =>
+    public void QuickGeluBackward(Tensor dx, Tensor dy, Tensor x) => MapGrad<QuickGeluF>(dx, dy, x);
+
+    private struct QuickGeluF : IPointwise
     {
-        float s = Sigmoid(QuickGeluAlpha * v);
-        return s + QuickGeluAlpha * v * s * (1f - s);
-    });
+        public static float F(float x) => x * Sigmoid(QuickGeluAlpha * x);
+
+        public static float DF(float x)
+        {
+            float s = Sigmoid(QuickGeluAlpha * x);
+            return s + QuickGeluAlpha * x * s * (1f - s);
+        }
+    }
 
     // ---- GEGLU (diffusers): x [rows, 2C] = (hidden | gate), y = hidden·gelu(gate)
     //      dhidden = dy·gelu(gate), dgate = dy·hidden·gelu'(gate)
@@ -120,22 +141,32 @@ public sealed partial class CpuOps
         return cdf + x * pdf;
     }
 
-    private void Map(Tensor y, Tensor x, string yName, Func<float, float> f)
+    /// <summary>A point-wise function and its derivative; static abstract so the JIT inlines them into the loops.</summary>
+    private interface IPointwise
     {
-        Flat.CheckF32(y, yName);
+        static abstract float F(float x);
+
+        static abstract float DF(float x);
+    }
+
+    private void Map<TF>(Tensor y, Tensor x)
+        where TF : struct, IPointwise
+    {
+        Flat.CheckF32(y, nameof(y));
         Flat.CheckF32(x, nameof(x));
-        Check.SameShape(y, x, yName, nameof(x));
+        Check.SameShape(y, x, nameof(y), nameof(x));
         nint py = y.Ptr, px = x.Ptr;
         ForChunks(x.Numel, (start, len) =>
         {
             var ys = Flat.Span(py, start, len);
             var xs = Flat.Span(px, start, len);
-            for (int i = 0; i < len; i++) ys[i] = f(xs[i]);
+            for (int i = 0; i < len; i++) ys[i] = TF.F(xs[i]);
         });
     }
 
     /// <summary>dx = dy · f'(x).</summary>
-    private void MapGrad(Tensor dx, Tensor dy, Tensor x, Func<float, float> derivative)
+    private void MapGrad<TF>(Tensor dx, Tensor dy, Tensor x)
+        where TF : struct, IPointwise
     {
         CheckGrad(dx, dy, x);
         nint pdx = dx.Ptr, pdy = dy.Ptr, px = x.Ptr;
@@ -144,7 +175,7 @@ public sealed partial class CpuOps
             var d = Flat.Span(pdx, start, len);
             var g = Flat.Span(pdy, start, len);
             var xs = Flat.Span(px, start, len);
-            for (int i = 0; i < len; i++) d[i] = g[i] * derivative(xs[i]);
+            for (int i = 0; i < len; i++) d[i] = g[i] * TF.DF(xs[i]);
         });
     }
 
