@@ -20,8 +20,8 @@ public partial interface IOps
     void QuickGeluBackward(Tensor dx, Tensor dy, Tensor x);
 
     /// <summary>
-    /// diffusers GEGLU after its projection: x [rows, 2C] splits into (hidden, gate) along the last
-    /// dimension, y [rows, C] = hidden · gelu(gate) (exact GELU).
+    /// diffusers GEGLU after its projection: x [..., 2C] splits into (hidden, gate) along the last
+    /// dimension, y [..., C] = hidden · gelu(gate) (exact GELU). Backward writes both halves of dx.
     /// </summary>
     void GegluForward(Tensor y, Tensor x);
 

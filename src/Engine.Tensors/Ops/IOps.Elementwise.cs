@@ -19,13 +19,20 @@ public partial interface IOps
     /// <summary>Sets every element of an f32 tensor.</summary>
     void Fill(Tensor y, float value);
 
-    /// <summary>Element copy between two tensors of equal size on this device.</summary>
+    /// <summary>Element copy between two tensors of equal element count and equal dtype (any dtype) on this device.</summary>
     void Copy(Tensor dst, Tensor src);
 
-    /// <summary>Embedding lookup: ids [n] (I32), table [vocab, dim], y [n, dim]. An id outside the table throws.</summary>
+    /// <summary>
+    /// Embedding lookup: ids [n] (I32, any shape with n elements), table [vocab, dim], y [n, dim] (or any shape
+    /// ending in dim with n·dim elements). An id outside [0, vocab) throws ArgumentException naming the id's
+    /// position, its value and the table size, before anything is written.
+    /// </summary>
     void EmbeddingForward(Tensor y, Tensor ids, Tensor table);
 
-    /// <summary>Scatter-add of dy [n, dim] into dtable rows (accumulated; repeated ids add up).</summary>
+    /// <summary>
+    /// Scatter-add of dy [n, dim] into dtable rows (accumulated; repeated ids add up, in id order, so the bits
+    /// do not depend on the thread count).
+    /// </summary>
     void EmbeddingBackward(Tensor dtable, Tensor dy, Tensor ids);
 
     /// <summary>Nearest-neighbour 2× upsampling: x [N, C, H, W] → y [N, C, 2H, 2W].</summary>

@@ -11,6 +11,6 @@ public partial interface IOps
     /// </summary>
     void RandomNormal(Tensor y, ulong seed, ulong offset);
 
-    /// <summary>Uniform (0, 1] samples from the same stream layout.</summary>
+    /// <summary>Uniform (0, 1] samples from the same stream layout: u = ((x &gt;&gt; 8) + 1) · 2^-24 of lane word x (docs/rng.md).</summary>
     void RandomUniform(Tensor y, ulong seed, ulong offset);
 }

@@ -32,6 +32,13 @@ public sealed class SegmentTable
     }
 }
 
+/// <remarks>
+/// Reductions are deterministic: a segment (a whole tensor is one segment) is summed in chunks of 8192
+/// elements counted from the segment's own start, each chunk in double, the chunks added in order and the
+/// total rounded to float once. A segment's result therefore depends only on its own elements: not on the
+/// thread count, the other segments or where it sits in the buffer (SegmentSumSquares of a segment equals
+/// SumSquares of a copy of it, bit for bit). Empty segments give 0.
+/// </remarks>
 public partial interface IOps
 {
     /// <summary>result [1] = Σ x. Summation order is fixed (independent of thread count).</summary>

@@ -1,0 +1,132 @@
+using Engine.Tests.Testing;
+using static Engine.Tests.Reference.ActivationReference;
+
+namespace Engine.Tests.Ops;
+
+public class ActivationTests
+{
+    private static readonly int[] Sizes = [1, 7, 13, 77];
+
+    /// <summary>Forward against the double reference and backward against finite differences, for one point-wise op.</summary>
+    private static void CheckPointwise(string name, Func<double, double> f,
+        Action<OpHarness, Engine.Tensors.Tensor, Engine.Tensors.Tensor> forward,
+        Action<OpHarness, Engine.Tensors.Tensor, Engine.Tensors.Tensor, Engine.Tensors.Tensor> backward,
+        double rtol = 1e-5, double atol = 1e-6)
+    {
+        foreach (int n in Sizes)
+        {
+            using var h = new OpHarness();
+            var x = OpHarness.Randn(n, n, scale: 3);
+            var y = h.Zeros(n);
+            forward(h, y, h.Tensor(x, n));
+            Close.Assert($"{name} forward n={n}", y.AsSpan(), x.Select(f).ToArray(), rtol, atol);
+
+            GradCheck.Run(name, [("x", x)], xs => xs[0].Select(f).ToArray(), (xs, dy) =>
+            {
+                var dx = h.Zeros(n);
+                backward(h, dx, h.Tensor(dy, n), h.Tensor(xs[0], n));
+                return [dx.AsSpan().ToArray()];
+            }, seed: n);
+        }
+    }
+
+    [Fact]
+    public void Silu_ForwardBackward() => CheckPointwise("silu", Silu,
+        (h, y, x) => h.Ops.SiluForward(y, x), (h, dx, dy, x) => h.Ops.SiluBackward(dx, dy, x));
+
+    [Fact]
+    public void Gelu_ForwardBackward() => CheckPointwise("gelu", Gelu,
+        (h, y, x) => h.Ops.GeluForward(y, x), (h, dx, dy, x) => h.Ops.GeluBackward(dx, dy, x));
+
+    [Fact]
+    public void QuickGelu_ForwardBackward() => CheckPointwise("quick_gelu", QuickGelu,
+        (h, y, x) => h.Ops.QuickGeluForward(y, x), (h, dx, dy, x) => h.Ops.QuickGeluBackward(dx, dy, x));
+
+    [Fact]
+    public void LeakyRelu_ForwardBackward() => CheckPointwise("leaky_relu", v => LeakyRelu(v, 0.2),
+        (h, y, x) => h.Ops.LeakyReluForward(y, x, 0.2f), (h, dx, dy, x) => h.Ops.LeakyReluBackward(dx, dy, x, 0.2f));
+
+    [Fact]
+    public void Gelu_FloatErfIsAccurateOverTheRange()
+    {
+        // The float erf behind GELU, on a dense grid including both polynomial branches and the far tails.
+        using var h = new OpHarness();
+        int n = 4001;
+        var x = Enumerable.Range(0, n).Select(i => (double)(float)(-10 + 20.0 * i / (n - 1))).ToArray();
+        var y = h.Zeros(n);
+        h.Ops.GeluForward(y, h.Tensor(x, n));
+        Close.Assert("gelu grid", y.AsSpan(), x.Select(Gelu).ToArray(), 2e-6, 1e-6);
+    }
+
+    private static double[] GegluReference(double[] x, int rows, int c)
+    {
+        var y = new double[rows * c];
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < c; j++)
+                y[r * c + j] = x[r * 2 * c + j] * Gelu(x[r * 2 * c + c + j]);
+        return y;
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 13)]
+    [InlineData(3, 7)]
+    [InlineData(5, 4)]
+    public void Geglu_ForwardBackward_BothHalves(int rows, int c)
+    {
+        using var h = new OpHarness();
+        var x = OpHarness.Randn(rows * 2 * c, rows * 100 + c, scale: 2);
+        var y = h.Zeros(rows, c);
+        h.Ops.GegluForward(y, h.Tensor(x, rows, 2 * c));
+        Close.Assert("geglu forward", y.AsSpan(), GegluReference(x, rows, c));
+
+        // Every element of x (hidden and gate half) is probed: rows·2C ≤ 64.
+        GradCheck.Run("geglu", [("x", x)], xs => GegluReference(xs[0], rows, c), (xs, dy) =>
+        {
+            var dx = h.Zeros(rows, 2 * c);
+            h.Ops.GegluBackward(dx, h.Tensor(dy, rows, c), h.Tensor(xs[0], rows, 2 * c));
+            return [dx.AsSpan().ToArray()];
+        }, seed: rows + c);
+    }
+
+    [Fact]
+    public void Geglu_HigherRankRows()
+    {
+        using var h = new OpHarness();
+        var x = OpHarness.Randn(2 * 3 * 10, 9);
+        var y = h.Zeros(2, 3, 5);
+        h.Ops.GegluForward(y, h.Tensor(x, 2, 3, 10));
+        Close.Assert("geglu rank 3", y.AsSpan(), GegluReference(x, 6, 5));
+    }
+
+    [Fact]
+    public void Activations_BitwiseAcrossThreadCounts()
+    {
+        int n = 100_003; // several work chunks
+        var x = OpHarness.Randn(n, 5, scale: 3);
+        var dy = OpHarness.Randn(n, 6);
+        float[] Run(int threads)
+        {
+            using var h = new OpHarness(threads);
+            var y = h.Zeros(n);
+            var dx = h.Zeros(n);
+            h.Ops.GeluForward(y, h.Tensor(x, n));
+            h.Ops.SiluBackward(dx, h.Tensor(dy, n), h.Tensor(x, n));
+            return [.. y.AsSpan(), .. dx.AsSpan()];
+        }
+        Close.Bitwise("gelu/silu 1 vs 3 threads", Run(1), Run(3));
+    }
+
+    [Fact]
+    public void BadShapes_Throw()
+    {
+        using var h = new OpHarness();
+        var x = h.Zeros(3, 4);
+        Assert.Throws<ArgumentException>(() => h.Ops.SiluForward(h.Zeros(3, 5), x));
+        Assert.Throws<ArgumentException>(() => h.Ops.GeluBackward(h.Zeros(3, 4), h.Zeros(4, 3), x));
+        Assert.Throws<ArgumentException>(() => h.Ops.LeakyReluForward(h.Zeros(12), x, 0.1f));
+        Assert.Throws<ArgumentException>(() => h.Ops.GegluForward(h.Zeros(3, 3), x));
+        Assert.Throws<ArgumentException>(() => h.Ops.GegluForward(h.Zeros(3, 2), h.Zeros(3, 5)));
+        Assert.Throws<ArgumentException>(() => h.Ops.GegluBackward(h.Zeros(3, 3), h.Zeros(3, 2), x));
+    }
+}
