@@ -33,7 +33,7 @@ public partial class SafetensorsFuzzTests(ITestOutputHelper output)
         int parsed = 0, rejected = 0;
         for (int it = 0; it < iterations; it++)
         {
-            var rng = new Random(HashCode.Combine(seed, it));
+            var rng = new System.Random(HashCode.Combine(seed, it));
             byte[] file = seeds[rng.Next(seeds.Length)];
             string kind = "";
             try
@@ -89,7 +89,7 @@ public partial class SafetensorsFuzzTests(ITestOutputHelper output)
         Assert.Equal(fileLength, end);
     }
 
-    private static (byte[] File, string Kind) Mutate(byte[] original, Random rng)
+    private static (byte[] File, string Kind) Mutate(byte[] original, System.Random rng)
     {
         byte[] f = (byte[])original.Clone();
         long n = (long)BinaryPrimitives.ReadUInt64LittleEndian(f);
@@ -168,7 +168,7 @@ public partial class SafetensorsFuzzTests(ITestOutputHelper output)
         "18446744073709551615", "-9223372036854775808", "1.5", "1e3", "-0", "4294967296", "2147483648", "null", "\"7\"",
     ];
 
-    private static (string Json, string What) EditJson(string json, Random rng)
+    private static (string Json, string What) EditJson(string json, System.Random rng)
     {
         switch (rng.Next(8))
         {

@@ -13,7 +13,7 @@ public class SafetensorsRoundTripTests
     {
         using var dir = new TempDir();
         using var arena = new NativeArena();
-        var rng = new Random(1);
+        var rng = new System.Random(1);
         var t = arena.Alloc(3, 5, 7);
         SafetensorsTestFiles.RandomFloats(rng, 105).CopyTo(t.AsSpan());
         var w = new SafetensorsWriter();
@@ -86,7 +86,7 @@ public class SafetensorsRoundTripTests
     [Fact]
     public void BF16_Rounding_MatchesDoubleReference()
     {
-        var rng = new Random(7);
+        var rng = new System.Random(7);
         for (int i = 0; i < 20000; i++)
         {
             float f = BitConverter.Int32BitsToSingle(rng.Next() & 0x7F7F_FFFF); // finite, positive

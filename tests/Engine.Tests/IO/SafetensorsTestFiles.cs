@@ -29,7 +29,7 @@ internal static class SafetensorsTestFiles
     /// <summary>A small valid file in memory with tensors of several dtypes, written by our writer.</summary>
     public static byte[] MixedFile(int seed)
     {
-        var rng = new Random(seed);
+        var rng = new System.Random(seed);
         var w = new SafetensorsWriter();
         w.Metadata["format"] = "pt";
         w.Metadata["note"] = "mixed dtypes";
@@ -47,7 +47,7 @@ internal static class SafetensorsTestFiles
         return File.ReadAllBytes(path);
     }
 
-    public static float[] RandomFloats(Random rng, int n) =>
+    public static float[] RandomFloats(System.Random rng, int n) =>
         Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
 
     public static byte[] Bytes<T>(T[] values) where T : unmanaged =>
