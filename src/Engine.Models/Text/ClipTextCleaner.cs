@@ -14,9 +14,11 @@ namespace Engine.Models.Text;
 /// become a space; (2) put spaces around CJK ideographs; (3) NFC; (4) split on whitespace; (5) lower-case each
 /// piece as Python's <c>str.lower</c> does; (6) join with single spaces. Accents are kept
 /// (<c>strip_accents=False</c>) and punctuation is not split off (<c>do_split_on_punc=False</c>).
-/// Character categories come from .NET's Unicode tables, which are newer than Python 3.11's (Unicode 14.0):
-/// a character assigned after Unicode 14.0 (e.g. a recent emoji) is dropped by transformers as unassigned but
-/// kept here.
+/// The reference run used Python 3.11's Unicode 14.0: characters assigned later (e.g. recent emoji) are
+/// unassigned there and dropped, and NFC follows Unicode 14.0 too (<see cref="Unicode14"/>). Other character
+/// properties (categories of assigned characters, lower-case mappings) come from .NET's own, newer tables; they
+/// agree with Unicode 14.0 for every character Unicode 14.0 assigns, up to the rare property changes between
+/// versions.
 /// </remarks>
 public static class ClipTextCleaner
 {
@@ -42,7 +44,7 @@ public static class ClipTextCleaner
         }
 
         // (3) NFC, so that "e" + combining acute and the precomposed "é" give the same tokens.
-        string normalized = sb.ToString().Normalize(NormalizationForm.FormC);
+        string normalized = Unicode14.Nfc(sb.ToString());
 
         // (4)-(6) whitespace_tokenize, str.lower per piece, " ".join.
         var pieces = normalized.Split(PythonWhitespaceAfterCleaning, StringSplitOptions.RemoveEmptyEntries);
@@ -54,11 +56,12 @@ public static class ClipTextCleaner
     // (U+2028/U+2029 are categories Zl/Zp, neither C* nor Zs).
     static readonly char[] PythonWhitespaceAfterCleaning = [' ', '\u2028', '\u2029'];
 
-    /// <summary>transformers' <c>_is_control</c>: category C* except tab, LF and CR.</summary>
+    /// <summary>transformers' <c>_is_control</c>: category C* except tab, LF and CR; unassigned means unassigned in
+    /// Unicode 14.0, the version of the reference run.</summary>
     static bool IsControl(Rune r)
     {
         if (r.Value is '\t' or '\n' or '\r') return false;
-        return Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format
+        return Unicode14.IsUnassigned(r.Value) || Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format
             or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
     }
 
