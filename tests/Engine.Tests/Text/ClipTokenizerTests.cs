@@ -195,6 +195,16 @@ public class ClipTokenizerTests
     }
 
     [Fact]
+    public void IgnoreCase_FoldsLongS_AsPythonRegexDoes()
+    {
+        // Python's regex IGNORECASE folds ſ to s: "'ſ" is a contraction word, "<|ſtartoftext|>" one word that is
+        // BPE-encoded (only the exact string is the special token). Ids from a line-by-line port of
+        // CLIPTokenizer on Python 3.11 with the regex module.
+        Assert.Equal([Bos, 6, 129, 379, 1253, Eos], Clip.EncodeUntruncated("'ſtop"));
+        Assert.Equal([Bos, 27, 91, 129, 123, 2002, 6659, 18169, 91, 285, Eos], Clip.EncodeUntruncated("<|ſtartoftext|>"));
+    }
+
+    [Fact]
     public void Tokenize_IsDeterministicAcrossThreadsAndCalls()
     {
         string[] prompts = [.. TokenizerFixtures.ClipCases.Select(c => c.Prompt)];
