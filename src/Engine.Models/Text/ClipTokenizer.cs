@@ -14,7 +14,7 @@ public sealed record ClipEncoding(int[] Ids, int[] AttentionMask);
 public sealed class ClipTokenizer
 {
     readonly Dictionary<string, int> vocab;
-    readonly string[] idToToken;
+    readonly Dictionary<int, string> idToToken = [];
     readonly BytePairEncoding bpe;
     readonly string[] specialTokens; // split out of the raw text, longest first
 
@@ -34,9 +34,7 @@ public sealed class ClipTokenizer
     {
         this.vocab = vocab;
         this.bpe = bpe;
-        int maxId = vocab.Count == 0 ? -1 : vocab.Values.Max();
-        idToToken = new string[maxId + 1];
-        foreach (var (token, id) in vocab) idToToken[id] = token;
+        foreach (var (token, id) in vocab) idToToken[id] = token; // two tokens on one id: the last wins, as in Python
 
         BosToken = special.Bos;
         EosToken = special.Eos;
@@ -82,19 +80,20 @@ public sealed class ClipTokenizer
     /// <summary>
     /// <c>tokenizer(text, padding="max_length", max_length=maxLength, truncation=True)</c>: BOS, at most
     /// maxLength - 2 tokens, EOS (kept even when the prompt is cut), then the pad id up to maxLength.
+    /// maxLength defaults to <see cref="ModelMaxLength"/>.
     /// </summary>
-    public ClipEncoding Encode(string text, int maxLength = 0)
+    public ClipEncoding Encode(string text, int? maxLength = null)
     {
-        if (maxLength == 0) maxLength = ModelMaxLength;
-        if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "max length must leave room for BOS and EOS (>= 2)");
+        int length = maxLength ?? ModelMaxLength;
+        if (length < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), length, "max length must leave room for BOS and EOS (>= 2)");
 
         int[] full = EncodeUntruncated(text);
-        int kept = Math.Min(full.Length - 2, maxLength - 2);
-        var ids = new int[maxLength];
-        var mask = new int[maxLength];
+        int kept = Math.Min(full.Length - 2, length - 2);
+        var ids = new int[length];
+        var mask = new int[length];
         Array.Copy(full, 0, ids, 0, kept + 1);   // BOS and the first `kept` tokens
         ids[kept + 1] = EosId;
-        Array.Fill(ids, PadId, kept + 2, maxLength - kept - 2);
+        Array.Fill(ids, PadId, kept + 2, length - kept - 2);
         Array.Fill(mask, 1, 0, kept + 2);
         return new ClipEncoding(ids, mask);
     }
@@ -102,7 +101,7 @@ public sealed class ClipTokenizer
     public int TokenToId(string token) => vocab.TryGetValue(token, out int id) ? id : UnkId;
 
     public string IdToToken(int id) =>
-        id >= 0 && id < idToToken.Length && idToToken[id] is { } t ? t : throw new ArgumentOutOfRangeException(nameof(id), id, "id not in the vocabulary");
+        idToToken.TryGetValue(id, out string? t) ? t : throw new ArgumentOutOfRangeException(nameof(id), id, "id not in the vocabulary");
 
     // transformers' tokens_trie.split: the special tokens written literally in the raw text (before any
     // clean-up, so case-sensitive) become tokens of their own; leftmost match first, longest at a position.

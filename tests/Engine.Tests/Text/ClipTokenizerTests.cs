@@ -119,6 +119,8 @@ public class ClipTokenizerTests
         Assert.Equal([Bos, Eos], Clip.Encode("a photo of a cat", 2).Ids);
         Assert.Equal(77, Clip.Encode("a cat").Ids.Length); // default: model_max_length
         Assert.Throws<ArgumentOutOfRangeException>(() => Clip.Encode("a cat", 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Clip.Encode("a cat", 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Clip.IdToToken(49408));
         Assert.Throws<ArgumentOutOfRangeException>(() => Clip.Encode("a cat", -5));
     }
 
