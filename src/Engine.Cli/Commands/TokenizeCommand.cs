@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Engine.Models.Text;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>doco tokenize --tokenizer &lt;dir&gt; [--max-length N] [--json] &lt;prompt&gt;...</c>: the CLIP ids (padded and
+/// truncated to N, as the SD pipeline feeds the text encoder) and the tokens of each prompt.
+/// </summary>
+internal static class TokenizeCommand
+{
+    public static Command Create()
+    {
+        var prompts = new Argument<string[]>("prompt") { Description = "one or more prompts", Arity = ArgumentArity.OneOrMore };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "folder with vocab.json and merges.txt (e.g. <model>/tokenizer)", Required = true };
+        var maxLength = new Option<int>("--max-length") { Description = "ids per prompt: BOS, tokens, EOS, padding", DefaultValueFactory = _ => 77 };
+        var json = new Option<bool>("--json") { Description = "print a JSON array of {prompt, ids, tokens}" };
+        var cmd = new Command("tokenize", "Print the CLIP token ids of prompts.") { prompts, tokenizer, maxLength, json };
+        cmd.SetAction(parse => Run(
+            parse.GetValue(tokenizer)!, parse.GetValue(prompts)!, parse.GetValue(maxLength), parse.GetValue(json),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        return cmd;
+    }
+
+    static int Run(string dir, string[] prompts, int maxLength, bool json, TextWriter stdout, TextWriter stderr)
+    {
+        if (maxLength < 2)
+        {
+            stderr.WriteLine($"tokenize: --max-length must be at least 2 (BOS and EOS), got {maxLength}");
+            return 2;
+        }
+
+        ClipTokenizer tok;
+        try
+        {
+            tok = ClipTokenizer.FromDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"tokenize: cannot load the tokenizer: {e.Message}");
+            return 2;
+        }
+
+        var results = new List<TokenizedPrompt>(prompts.Length);
+        var padding = new List<int>(prompts.Length);
+        foreach (string prompt in prompts)
+        {
+            ClipEncoding e = tok.Encode(prompt, maxLength);
+            results.Add(new TokenizedPrompt(prompt, e.Ids, [.. e.Ids.Select(tok.IdToToken)]));
+            padding.Add(maxLength - e.AttentionMask.Sum());
+        }
+
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(results, JsonOptions));
+            return 0;
+        }
+        // One line of ids per prompt, then its tokens without the padding.
+        for (int i = 0; i < results.Count; i++)
+        {
+            TokenizedPrompt r = results[i];
+            stdout.WriteLine(string.Join(' ', r.Ids));
+            string pad = padding[i] > 0 ? $" (+{padding[i]} padding)" : "";
+            stdout.WriteLine("  " + string.Join(' ', r.Tokens.Take(r.Tokens.Length - padding[i])) + pad);
+        }
+        return 0;
+    }
+
+    // Unescaped so that prompts and the tokens' byte symbols (e.g. "Ã©") stay readable.
+    static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    sealed record TokenizedPrompt(string Prompt, int[] Ids, string[] Tokens);
+}
