@@ -1,11 +1,187 @@
+using System.Numerics.Tensors;
 using Engine.Ops;
 using Engine.Tensors;
+using Tensor = Engine.Tensors.Tensor;
 
 namespace Engine.Cpu;
 
+/// <summary>
+/// Memory-efficient scaled-dot-product attention on the interleaved layout q [B, Tq, H, D] (what to_q makes):
+/// no [Tq, Tk] matrix is ever stored, only one score row per query of a 4-row block, per thread.
+/// Forward: one task per (b, h, block of 64 queries); each packs its keys and values transposed, computes
+/// exact two-pass softmax rows (max, exp, sum) and saves lse = max + log(sum).
+/// Backward (FlashAttention's recompute): P = exp(s - lse), D_i = dO_i·O_i, dS = P ⊙ (dP - D), then
+/// dq = scale·dS·K, dk = scale·dSᵀ·Q, dv = Pᵀ·dO. One task per (b, h) walks its query rows in order, so the
+/// dk/dv sums over queries have one fixed order whatever the thread count.
+/// </summary>
 public sealed partial class CpuOps
 {
-    public void AttentionForward(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, in AttentionSpec spec) => throw new NotImplementedException("Attention");
+    /// <summary>Queries per forward task: enough tasks to spread over threads, few enough that packing K and V is cheap.</summary>
+    private const int AttentionQueryBlock = 64;
 
-    public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, in AttentionSpec spec) => throw new NotImplementedException("Attention");
+    // Per-thread scratch (packed K/V, score rows), grown once per thread and reused: no per-call allocation.
+    [ThreadStatic] private static float[]? t_attentionScratch;
+
+    private static float[] AttentionScratch(long floats)
+    {
+        var s = t_attentionScratch;
+        if (s is null || s.Length < floats)
+            t_attentionScratch = s = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
+        return s;
+    }
+
+    private static void CheckAttention(Tensor o, Tensor q, Tensor k, Tensor v, Tensor lse, in AttentionSpec spec, string oName)
+    {
+        Check.Positive(spec.B, "spec.B");
+        Check.Positive(spec.Tq, "spec.Tq");
+        Check.Positive(spec.Tk, "spec.Tk");
+        Check.Positive(spec.Heads, "spec.Heads");
+        Check.Positive(spec.HeadDim, "spec.HeadDim");
+        if (spec.Causal && spec.Tq != spec.Tk)
+            throw new ArgumentException($"causal attention needs Tq == Tk, got Tq {spec.Tq} and Tk {spec.Tk}");
+        if (!float.IsFinite(spec.EffectiveScale)) throw new ArgumentException($"attention scale {spec.Scale} is not finite");
+        Check.Shape(q, spec.QShape, "q");
+        Check.Shape(k, spec.KvShape, "k");
+        Check.Shape(v, spec.KvShape, "v");
+        Check.Shape(o, spec.QShape, oName);
+        Check.Shape(lse, spec.LseShape, "lse");
+    }
+
+    public void AttentionForward(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, in AttentionSpec spec)
+    {
+        CheckAttention(o, q, k, v, lse, spec, "o");
+        var s = spec;
+        int queryBlocks = (s.Tq + AttentionQueryBlock - 1) / AttentionQueryBlock;
+        Parallel.For(0, s.B * s.Heads * queryBlocks, Workers, task => AttentionForwardBlock(o, lse, q, k, v, s, task, queryBlocks));
+    }
+
+    private static unsafe void AttentionForwardBlock(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionSpec s, int task, int queryBlocks)
+    {
+        int D = s.HeadDim, rowStride = s.Heads * D;
+        int bh = task / queryBlocks, b = bh / s.Heads, h = bh % s.Heads;
+        int i0 = task % queryBlocks * AttentionQueryBlock, i1 = Math.Min(s.Tq, i0 + AttentionQueryBlock);
+        int keys = s.Causal ? i1 : s.Tk; // causal rows of this block see keys < i1 only
+        int n8 = AttentionKernels.Round8(keys);
+        float scale = s.EffectiveScale;
+
+        float* qh = q.F32 + (long)b * s.Tq * rowStride + h * D;
+        float* oh = o.F32 + (long)b * s.Tq * rowStride + h * D;
+        float* kh = k.F32 + (long)b * s.Tk * rowStride + h * D;
+        float* vh = v.F32 + (long)b * s.Tk * rowStride + h * D;
+        float* lseh = lse.F32 + (long)bh * s.Tq;
+
+        const int R = AttentionKernels.Rows;
+        var scratch = AttentionScratch(2L * D * n8 + R * (long)n8 + R * D);
+        fixed (float* sp = scratch)
+        {
+            float* kt = sp, vt = kt + (long)D * n8, scores = vt + (long)D * n8, qs = scores + R * (long)n8;
+            AttentionKernels.PackTransposed(kt, n8, kh, rowStride, keys, n8, D);
+            AttentionKernels.PackTransposed(vt, n8, vh, rowStride, keys, n8, D);
+
+            for (int i = i0; i < i1; i += R)
+            {
+                int rows = Math.Min(R, i1 - i);
+                PackQueryRows(qs, qh + (long)i * rowStride, rowStride, rows, D, scale);
+                int blockKeys = s.Causal ? i + rows : s.Tk;
+                AttentionKernels.Scores4(scores, n8, qs, kt, n8, D, AttentionKernels.Round8(blockKeys));
+
+                for (int r = 0; r < rows; r++)
+                {
+                    int len = s.Causal ? i + r + 1 : s.Tk;
+                    float* sr = scores + r * (long)n8;
+                    var row = new Span<float>(sr, len);
+                    // Two-pass softmax on the whole row: exact, and the row is all this thread holds.
+                    float max = TensorPrimitives.Max(row);
+                    TensorPrimitives.Subtract(row, max, row);
+                    TensorPrimitives.Exp(row, row);
+                    float sum = AttentionKernels.Sum(sr, len);
+                    float inv = 1f / sum;
+                    float* orow = oh + (long)(i + r) * rowStride;
+                    for (int d = 0; d < D; d++) orow[d] = AttentionKernels.Dot(sr, vt + (long)d * n8, len) * inv;
+                    lseh[i + r] = max + MathF.Log(sum);
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies up to 4 rows (times alpha) into a dense [4, D] block, zero-filling the missing rows.</summary>
+    private static unsafe void PackQueryRows(float* dst, float* src, int srcStride, int rows, int headDim, float alpha)
+    {
+        for (int r = 0; r < AttentionKernels.Rows; r++)
+            for (int d = 0; d < headDim; d++)
+                dst[r * headDim + d] = r < rows ? src[(long)r * srcStride + d] * alpha : 0f;
+    }
+
+    public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, in AttentionSpec spec)
+    {
+        CheckAttention(o, q, k, v, lse, spec, "o");
+        Check.Shape(dout, spec.QShape, "dout");
+        if (!dq.IsNone) Check.Shape(dq, spec.QShape, "dq");
+        if (!dk.IsNone) Check.Shape(dk, spec.KvShape, "dk");
+        if (!dv.IsNone) Check.Shape(dv, spec.KvShape, "dv");
+        if (dq.IsNone && dk.IsNone && dv.IsNone) return;
+        var s = spec;
+        Parallel.For(0, s.B * s.Heads, Workers, bh => AttentionBackwardHead(dq, dk, dv, dout, q, k, v, o, lse, s, bh));
+    }
+
+    private static unsafe void AttentionBackwardHead(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, AttentionSpec s, int bh)
+    {
+        int D = s.HeadDim, rowStride = s.Heads * D;
+        int b = bh / s.Heads, h = bh % s.Heads;
+        int n8 = AttentionKernels.Round8(s.Tk);
+        float scale = s.EffectiveScale;
+        long qOffset = (long)b * s.Tq * rowStride + h * D, kOffset = (long)b * s.Tk * rowStride + h * D;
+        float* qh = q.F32 + qOffset, oh = o.F32 + qOffset, doh = dout.F32 + qOffset;
+        float* kh = k.F32 + kOffset, vh = v.F32 + kOffset;
+        float* lseh = lse.F32 + (long)bh * s.Tq;
+
+        const int R = AttentionKernels.Rows;
+        var scratch = AttentionScratch(4L * D * n8 + 2L * R * n8 + 2 * R * D);
+        fixed (float* sp = scratch)
+        {
+            float* kt = sp, vt = kt + (long)D * n8, dkt = vt + (long)D * n8, dvt = dkt + (long)D * n8;
+            float* p = dvt + (long)D * n8, ds = p + R * (long)n8, qs = ds + R * (long)n8, dos = qs + R * D;
+            AttentionKernels.PackTransposed(kt, n8, kh, rowStride, s.Tk, n8, D);
+            AttentionKernels.PackTransposed(vt, n8, vh, rowStride, s.Tk, n8, D);
+            new Span<float>(dkt, 2 * D * n8).Clear(); // dkt and dvt: sums over all query rows
+
+            for (int i = 0; i < s.Tq; i += R)
+            {
+                int rows = Math.Min(R, s.Tq - i);
+                PackQueryRows(qs, qh + (long)i * rowStride, rowStride, rows, D, scale);
+                PackQueryRows(dos, doh + (long)i * rowStride, rowStride, rows, D, 1f);
+                int blockKeys8 = AttentionKernels.Round8(s.Causal ? i + rows : s.Tk);
+                AttentionKernels.Scores4(p, n8, qs, kt, n8, D, blockKeys8);   // scaled scores
+                AttentionKernels.Scores4(ds, n8, dos, vt, n8, D, blockKeys8); // dP = dO·vᵀ
+
+                for (int r = 0; r < R; r++)
+                {
+                    float* pr = p + r * (long)n8, dsr = ds + r * (long)n8;
+                    int len = r >= rows ? 0 : s.Causal ? i + r + 1 : s.Tk;
+                    // Masked keys and missing rows must add nothing to dk and dv.
+                    new Span<float>(pr + len, blockKeys8 - len).Clear();
+                    new Span<float>(dsr + len, blockKeys8 - len).Clear();
+                    if (len == 0) continue;
+
+                    var pRow = new Span<float>(pr, len);
+                    var dsRow = new Span<float>(dsr, len);
+                    TensorPrimitives.Subtract(pRow, lseh[i + r], pRow);
+                    TensorPrimitives.Exp(pRow, pRow); // P recomputed from the saved lse
+                    float rowDot = AttentionKernels.Dot(doh + (long)(i + r) * rowStride, oh + (long)(i + r) * rowStride, D);
+                    TensorPrimitives.Subtract(dsRow, rowDot, dsRow);
+                    TensorPrimitives.Multiply(dsRow, pRow, dsRow); // dS = P ⊙ (dP - D_i)
+
+                    if (!dq.IsNone)
+                    {
+                        float* dqRow = dq.F32 + qOffset + (long)(i + r) * rowStride;
+                        for (int d = 0; d < D; d++) dqRow[d] = scale * AttentionKernels.Dot(dsr, kt + (long)d * n8, len);
+                    }
+                }
+                if (!dv.IsNone) AttentionKernels.Accumulate4(dvt, n8, dos, p, n8, D, blockKeys8);
+                if (!dk.IsNone) AttentionKernels.Accumulate4(dkt, n8, qs, ds, n8, D, blockKeys8);
+            }
+            if (!dk.IsNone) AttentionKernels.UnpackTransposed(dk.F32 + kOffset, rowStride, dkt, n8, s.Tk, D);
+            if (!dv.IsNone) AttentionKernels.UnpackTransposed(dv.F32 + kOffset, rowStride, dvt, n8, s.Tk, D);
+        }
+    }
 }
