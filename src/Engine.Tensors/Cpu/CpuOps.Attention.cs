@@ -8,7 +8,7 @@ namespace Engine.Cpu;
 /// <summary>
 /// Memory-efficient scaled-dot-product attention on the interleaved layout q [B, Tq, H, D] (what to_q makes):
 /// no [Tq, Tk] matrix is ever stored, only one score row per query of a 4-row block, per thread.
-/// Forward: one task per (b, h, block of 64 queries); each packs its keys and values transposed, computes
+/// Forward: one task per (b, h, block of 128 queries); each packs its keys and values transposed, computes
 /// exact two-pass softmax rows (max, exp, sum) and saves lse = max + log(sum).
 /// Backward (FlashAttention's recompute): P = exp(s - lse), D_i = dO_i·O_i, dS = P ⊙ (dP - D), then
 /// dq = scale·dS·K, dk = scale·dSᵀ·Q, dv = Pᵀ·dO. One task per (b, h) walks its query rows in order, so the
@@ -17,7 +17,7 @@ namespace Engine.Cpu;
 public sealed partial class CpuOps
 {
     /// <summary>Queries per forward task: enough tasks to spread over threads, few enough that packing K and V is cheap.</summary>
-    private const int AttentionQueryBlock = 64;
+    private const int AttentionQueryBlock = 128;
 
     // Per-thread scratch (packed K/V, score rows), grown once per thread and reused: no per-call allocation.
     [ThreadStatic] private static float[]? t_attentionScratch;
@@ -61,7 +61,7 @@ public sealed partial class CpuOps
         int bh = task / queryBlocks, b = bh / s.Heads, h = bh % s.Heads;
         int i0 = task % queryBlocks * AttentionQueryBlock, i1 = Math.Min(s.Tq, i0 + AttentionQueryBlock);
         int keys = s.Causal ? i1 : s.Tk; // causal rows of this block see keys < i1 only
-        int n8 = AttentionKernels.Round8(keys);
+        int n8 = AttentionKernels.Round8(keys), ld = AttentionKernels.PackedStride(n8);
         float scale = s.EffectiveScale;
 
         float* qh = q.F32 + (long)b * s.Tq * rowStride + h * D;
@@ -71,19 +71,19 @@ public sealed partial class CpuOps
         float* lseh = lse.F32 + (long)bh * s.Tq;
 
         const int R = AttentionKernels.Rows;
-        var scratch = AttentionScratch(2L * D * n8 + R * (long)n8 + R * D);
+        var scratch = AttentionScratch(2L * D * ld + R * (long)n8 + R * D);
         fixed (float* sp = scratch)
         {
-            float* kt = sp, vt = kt + (long)D * n8, scores = vt + (long)D * n8, qs = scores + R * (long)n8;
-            AttentionKernels.PackTransposed(kt, n8, kh, rowStride, keys, n8, D);
-            AttentionKernels.PackTransposed(vt, n8, vh, rowStride, keys, n8, D);
+            float* kt = sp, vt = kt + (long)D * ld, scores = vt + (long)D * ld, qs = scores + R * (long)n8;
+            AttentionKernels.PackTransposed(kt, ld, kh, rowStride, keys, n8, D);
+            AttentionKernels.PackTransposed(vt, ld, vh, rowStride, keys, n8, D);
 
             for (int i = i0; i < i1; i += R)
             {
                 int rows = Math.Min(R, i1 - i);
                 PackQueryRows(qs, qh + (long)i * rowStride, rowStride, rows, D, scale);
                 int blockKeys = s.Causal ? i + rows : s.Tk;
-                AttentionKernels.Scores4(scores, n8, qs, kt, n8, D, AttentionKernels.Round8(blockKeys));
+                AttentionKernels.Scores4(scores, n8, qs, kt, ld, D, AttentionKernels.Round8(blockKeys));
 
                 for (int r = 0; r < rows; r++)
                 {
@@ -97,7 +97,7 @@ public sealed partial class CpuOps
                     float sum = AttentionKernels.Sum(sr, len);
                     float inv = 1f / sum;
                     float* orow = oh + (long)(i + r) * rowStride;
-                    for (int d = 0; d < D; d++) orow[d] = AttentionKernels.Dot(sr, vt + (long)d * n8, len) * inv;
+                    for (int d = 0; d < D; d++) orow[d] = AttentionKernels.Dot(sr, vt + (long)d * ld, len) * inv;
                     lseh[i + r] = max + MathF.Log(sum);
                 }
             }
@@ -128,7 +128,7 @@ public sealed partial class CpuOps
     {
         int D = s.HeadDim, rowStride = s.Heads * D;
         int b = bh / s.Heads, h = bh % s.Heads;
-        int n8 = AttentionKernels.Round8(s.Tk);
+        int n8 = AttentionKernels.Round8(s.Tk), ld = AttentionKernels.PackedStride(n8);
         float scale = s.EffectiveScale;
         long qOffset = (long)b * s.Tq * rowStride + h * D, kOffset = (long)b * s.Tk * rowStride + h * D;
         float* qh = q.F32 + qOffset, oh = o.F32 + qOffset, doh = dout.F32 + qOffset;
@@ -136,14 +136,14 @@ public sealed partial class CpuOps
         float* lseh = lse.F32 + (long)bh * s.Tq;
 
         const int R = AttentionKernels.Rows;
-        var scratch = AttentionScratch(4L * D * n8 + 2L * R * n8 + 2 * R * D);
+        var scratch = AttentionScratch(4L * D * ld + 2L * R * n8 + 2 * R * D);
         fixed (float* sp = scratch)
         {
-            float* kt = sp, vt = kt + (long)D * n8, dkt = vt + (long)D * n8, dvt = dkt + (long)D * n8;
-            float* p = dvt + (long)D * n8, ds = p + R * (long)n8, qs = ds + R * (long)n8, dos = qs + R * D;
-            AttentionKernels.PackTransposed(kt, n8, kh, rowStride, s.Tk, n8, D);
-            AttentionKernels.PackTransposed(vt, n8, vh, rowStride, s.Tk, n8, D);
-            new Span<float>(dkt, 2 * D * n8).Clear(); // dkt and dvt: sums over all query rows
+            float* kt = sp, vt = kt + (long)D * ld, dkt = vt + (long)D * ld, dvt = dkt + (long)D * ld;
+            float* p = dvt + (long)D * ld, ds = p + R * (long)n8, qs = ds + R * (long)n8, dos = qs + R * D;
+            AttentionKernels.PackTransposed(kt, ld, kh, rowStride, s.Tk, n8, D);
+            AttentionKernels.PackTransposed(vt, ld, vh, rowStride, s.Tk, n8, D);
+            new Span<float>(dkt, 2 * D * ld).Clear(); // dkt and dvt: sums over all query rows
 
             for (int i = 0; i < s.Tq; i += R)
             {
@@ -151,8 +151,8 @@ public sealed partial class CpuOps
                 PackQueryRows(qs, qh + (long)i * rowStride, rowStride, rows, D, scale);
                 PackQueryRows(dos, doh + (long)i * rowStride, rowStride, rows, D, 1f);
                 int blockKeys8 = AttentionKernels.Round8(s.Causal ? i + rows : s.Tk);
-                AttentionKernels.Scores4(p, n8, qs, kt, n8, D, blockKeys8);   // scaled scores
-                AttentionKernels.Scores4(ds, n8, dos, vt, n8, D, blockKeys8); // dP = dO·vᵀ
+                AttentionKernels.Scores4(p, n8, qs, kt, ld, D, blockKeys8);   // scaled scores
+                AttentionKernels.Scores4(ds, n8, dos, vt, ld, D, blockKeys8); // dP = dO·vᵀ
 
                 for (int r = 0; r < R; r++)
                 {
@@ -174,14 +174,14 @@ public sealed partial class CpuOps
                     if (!dq.IsNone)
                     {
                         float* dqRow = dq.F32 + qOffset + (long)(i + r) * rowStride;
-                        for (int d = 0; d < D; d++) dqRow[d] = scale * AttentionKernels.Dot(dsr, kt + (long)d * n8, len);
+                        for (int d = 0; d < D; d++) dqRow[d] = scale * AttentionKernels.Dot(dsr, kt + (long)d * ld, len);
                     }
                 }
-                if (!dv.IsNone) AttentionKernels.Accumulate4(dvt, n8, dos, p, n8, D, blockKeys8);
-                if (!dk.IsNone) AttentionKernels.Accumulate4(dkt, n8, qs, ds, n8, D, blockKeys8);
+                if (!dv.IsNone) AttentionKernels.Accumulate4(dvt, ld, dos, p, n8, D, blockKeys8);
+                if (!dk.IsNone) AttentionKernels.Accumulate4(dkt, ld, qs, ds, n8, D, blockKeys8);
             }
-            if (!dk.IsNone) AttentionKernels.UnpackTransposed(dk.F32 + kOffset, rowStride, dkt, n8, s.Tk, D);
-            if (!dv.IsNone) AttentionKernels.UnpackTransposed(dv.F32 + kOffset, rowStride, dvt, n8, s.Tk, D);
+            if (!dk.IsNone) AttentionKernels.UnpackTransposed(dk.F32 + kOffset, rowStride, dkt, ld, s.Tk, D);
+            if (!dv.IsNone) AttentionKernels.UnpackTransposed(dv.F32 + kOffset, rowStride, dvt, ld, s.Tk, D);
         }
     }
 }

@@ -46,9 +46,10 @@ public class AttentionTests
     [InlineData(1, 1, 9, 3, 7, false)]    // a single query, odd head size
     [InlineData(2, 5, 1, 2, 8, false)]    // a single key
     [InlineData(1, 1, 1, 1, 8, true)]
-    [InlineData(1, 70, 70, 1, 16, true)]  // more than one 64-query block, causal
-    [InlineData(1, 67, 77, 2, 80, false)] // text-length keys, two query blocks
+    [InlineData(1, 133, 133, 1, 16, true)] // more than one 128-query block, causal
+    [InlineData(1, 131, 77, 2, 80, false)] // text-length keys, two query blocks
     [InlineData(1, 3, 5, 1, 160, false)]
+    [InlineData(1, 5, 128, 1, 8, false)]  // 128 keys: the packed rows get a padded stride
     public void Forward_MatchesReference(int b, int tq, int tk, int heads, int headDim, bool causal)
     {
         using var h = new OpHarness();
@@ -82,6 +83,7 @@ public class AttentionTests
     [InlineData(1, 1, 6, 2, 8, false)]    // a single query
     [InlineData(2, 4, 1, 1, 8, false)]    // a single key
     [InlineData(1, 7, 7, 1, 7, true)]     // odd head size
+    [InlineData(1, 3, 128, 1, 8, false)]  // padded packed stride
     public void Backward_MatchesFiniteDifferences(int b, int tq, int tk, int heads, int headDim, bool causal)
     {
         using var h = new OpHarness();
@@ -120,7 +122,7 @@ public class AttentionTests
     [InlineData(true)]
     public void IsDeterministicAcrossThreadCounts(bool causal)
     {
-        var s = new AttentionSpec(2, 70, 70, 3, 20, causal);
+        var s = new AttentionSpec(2, 133, 133, 3, 20, causal);
         var (q, k, v) = Inputs(s, 30);
         var dout = OpHarness.Randn(q.Length, 33);
         float[][] Run(int threads)
