@@ -11,13 +11,23 @@ namespace Engine.Cpu;
 /// Forward: one task per (b, h, block of 128 queries); each packs its keys and values transposed, computes
 /// exact two-pass softmax rows (max, exp, sum) and saves lse = max + log(sum).
 /// Backward (FlashAttention's recompute): P = exp(s - lse), D_i = dO_i·O_i, dS = P ⊙ (dP - D), then
-/// dq = scale·dS·K, dk = scale·dSᵀ·Q, dv = Pᵀ·dO. One task per (b, h) walks its query rows in order, so the
-/// dk/dv sums over queries have one fixed order whatever the thread count.
+/// dq = scale·dS·K, dk = scale·dSᵀ·Q, dv = Pᵀ·dO. One task per (b, h, block of 1024 keys) walks all query rows
+/// in order, so its dk/dv sums have one fixed order whatever the thread count; with several key blocks, each
+/// block's share of dq goes to a scratch slice and the slices are added in block order afterwards.
 /// </summary>
 public sealed partial class CpuOps
 {
-    /// <summary>Queries per forward task: enough tasks to spread over threads, few enough that packing K and V is cheap.</summary>
-    private const int AttentionQueryBlock = 128;
+    /// <summary>
+    /// Queries per forward task: enough tasks to spread over threads, few enough that packing K and V is cheap.
+    /// Fixed (never derived from Threads); settable only so tests can cover block edges with tiny shapes.
+    /// </summary>
+    internal int AttentionQueryBlock { get; init; } = 128;
+
+    /// <summary>
+    /// Keys per backward task. The task owns dk and dv of its keys outright (sums over all queries, in order);
+    /// fixed, so the split and therefore the bits never depend on the thread count. Settable for tests only.
+    /// </summary>
+    internal int AttentionKeyBlock { get; init; } = 1024;
 
     // Per-thread scratch (packed K/V, score rows), grown once per thread and reused: no per-call allocation.
     [ThreadStatic] private static float[]? t_attentionScratch;
@@ -51,15 +61,15 @@ public sealed partial class CpuOps
     {
         CheckAttention(o, q, k, v, lse, spec, "o");
         var s = spec;
-        int queryBlocks = (s.Tq + AttentionQueryBlock - 1) / AttentionQueryBlock;
-        Parallel.For(0, s.B * s.Heads * queryBlocks, Workers, task => AttentionForwardBlock(o, lse, q, k, v, s, task, queryBlocks));
+        int queryBlock = AttentionQueryBlock, queryBlocks = (s.Tq + queryBlock - 1) / queryBlock;
+        Parallel.For(0, s.B * s.Heads * queryBlocks, Workers, task => AttentionForwardBlock(o, lse, q, k, v, s, task, queryBlock, queryBlocks));
     }
 
-    private static unsafe void AttentionForwardBlock(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionSpec s, int task, int queryBlocks)
+    private static unsafe void AttentionForwardBlock(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionSpec s, int task, int queryBlock, int queryBlocks)
     {
         int D = s.HeadDim, rowStride = s.Heads * D;
         int bh = task / queryBlocks, b = bh / s.Heads, h = bh % s.Heads;
-        int i0 = task % queryBlocks * AttentionQueryBlock, i1 = Math.Min(s.Tq, i0 + AttentionQueryBlock);
+        int i0 = task % queryBlocks * queryBlock, i1 = Math.Min(s.Tq, i0 + queryBlock);
         int keys = s.Causal ? i1 : s.Tk; // causal rows of this block see keys < i1 only
         int n8 = AttentionKernels.Round8(keys), ld = AttentionKernels.PackedStride(n8);
         float scale = s.EffectiveScale;
@@ -121,16 +131,32 @@ public sealed partial class CpuOps
         if (!dv.IsNone) Check.Shape(dv, spec.KvShape, "dv");
         if (dq.IsNone && dk.IsNone && dv.IsNone) return;
         var s = spec;
-        Parallel.For(0, s.B * s.Heads, Workers, bh => AttentionBackwardHead(dq, dk, dv, dout, q, k, v, o, lse, s, bh));
+        int keyBlock = AttentionKeyBlock, keyBlocks = (s.Tk + keyBlock - 1) / keyBlock;
+        // With several key blocks each task's dq is a partial sum over its keys: kept per block, added in order below.
+        float[] partials = !dq.IsNone && keyBlocks > 1 ? AttentionDqPartials((long)keyBlocks * s.B * s.Tq * s.Heads * s.HeadDim) : [];
+        Parallel.For(0, s.B * s.Heads * keyBlocks, Workers,
+            task => AttentionBackwardBlock(dq, dk, dv, dout, q, k, v, o, lse, s, task, keyBlock, keyBlocks, partials));
+        if (partials.Length > 0) SumDqPartials(dq, partials, s, keyBlock, keyBlocks);
     }
 
-    private static unsafe void AttentionBackwardHead(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, AttentionSpec s, int bh)
+    private float[] _attentionDqPartials = [];
+
+    private float[] AttentionDqPartials(long floats)
+    {
+        if (_attentionDqPartials.Length < floats)
+            _attentionDqPartials = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
+        return _attentionDqPartials;
+    }
+
+    private static unsafe void AttentionBackwardBlock(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse,
+        AttentionSpec s, int task, int keyBlock, int keyBlocks, float[] partials)
     {
         int D = s.HeadDim, rowStride = s.Heads * D;
-        int b = bh / s.Heads, h = bh % s.Heads;
-        int n8 = AttentionKernels.Round8(s.Tk), ld = AttentionKernels.PackedStride(n8);
+        int bh = task / keyBlocks, kb = task % keyBlocks, b = bh / s.Heads, h = bh % s.Heads;
+        int j0 = kb * keyBlock, keys = Math.Min(s.Tk, j0 + keyBlock) - j0;
+        int n8 = AttentionKernels.Round8(keys), ld = AttentionKernels.PackedStride(n8);
         float scale = s.EffectiveScale;
-        long qOffset = (long)b * s.Tq * rowStride + h * D, kOffset = (long)b * s.Tk * rowStride + h * D;
+        long qOffset = (long)b * s.Tq * rowStride + h * D, kOffset = ((long)b * s.Tk + j0) * rowStride + h * D;
         float* qh = q.F32 + qOffset, oh = o.F32 + qOffset, doh = dout.F32 + qOffset;
         float* kh = k.F32 + kOffset, vh = v.F32 + kOffset;
         float* lseh = lse.F32 + (long)bh * s.Tq;
@@ -138,26 +164,30 @@ public sealed partial class CpuOps
         const int R = AttentionKernels.Rows;
         var scratch = AttentionScratch(4L * D * ld + 2L * R * n8 + 2 * R * D);
         fixed (float* sp = scratch)
+        fixed (float* pp = partials)
         {
             float* kt = sp, vt = kt + (long)D * ld, dkt = vt + (long)D * ld, dvt = dkt + (long)D * ld;
             float* p = dvt + (long)D * ld, ds = p + R * (long)n8, qs = ds + R * (long)n8, dos = qs + R * D;
-            AttentionKernels.PackTransposed(kt, ld, kh, rowStride, s.Tk, n8, D);
-            AttentionKernels.PackTransposed(vt, ld, vh, rowStride, s.Tk, n8, D);
+            // dq rows of this task: dq itself, or this key block's slice [B, Tq, H, D] of the partial sums.
+            float* dqh = dq.IsNone ? null : partials.Length > 0 ? pp + (long)kb * s.B * s.Tq * rowStride + qOffset : dq.F32 + qOffset;
+            AttentionKernels.PackTransposed(kt, ld, kh, rowStride, keys, n8, D);
+            AttentionKernels.PackTransposed(vt, ld, vh, rowStride, keys, n8, D);
             new Span<float>(dkt, 2 * D * ld).Clear(); // dkt and dvt: sums over all query rows
 
-            for (int i = 0; i < s.Tq; i += R)
+            // Causal: queries before j0 see none of these keys (their dq partial is skipped by SumDqPartials).
+            for (int i = s.Causal ? j0 : 0; i < s.Tq; i += R)
             {
                 int rows = Math.Min(R, s.Tq - i);
                 PackQueryRows(qs, qh + (long)i * rowStride, rowStride, rows, D, scale);
                 PackQueryRows(dos, doh + (long)i * rowStride, rowStride, rows, D, 1f);
-                int blockKeys8 = AttentionKernels.Round8(s.Causal ? i + rows : s.Tk);
+                int blockKeys8 = AttentionKernels.Round8(s.Causal ? Math.Min(keys, i + rows - j0) : keys);
                 AttentionKernels.Scores4(p, n8, qs, kt, ld, D, blockKeys8);   // scaled scores
                 AttentionKernels.Scores4(ds, n8, dos, vt, ld, D, blockKeys8); // dP = dO·vᵀ
 
                 for (int r = 0; r < R; r++)
                 {
                     float* pr = p + r * (long)n8, dsr = ds + r * (long)n8;
-                    int len = r >= rows ? 0 : s.Causal ? i + r + 1 : s.Tk;
+                    int len = r >= rows ? 0 : s.Causal ? Math.Min(keys, i + r + 1 - j0) : keys;
                     // Masked keys and missing rows must add nothing to dk and dv.
                     new Span<float>(pr + len, blockKeys8 - len).Clear();
                     new Span<float>(dsr + len, blockKeys8 - len).Clear();
@@ -166,22 +196,54 @@ public sealed partial class CpuOps
                     var pRow = new Span<float>(pr, len);
                     var dsRow = new Span<float>(dsr, len);
                     TensorPrimitives.Subtract(pRow, lseh[i + r], pRow);
-                    TensorPrimitives.Exp(pRow, pRow); // P recomputed from the saved lse
+                    TensorPrimitives.Exp(pRow, pRow); // P recomputed from the saved lse: no softmax pass needed
                     float rowDot = AttentionKernels.Dot(doh + (long)(i + r) * rowStride, oh + (long)(i + r) * rowStride, D);
                     TensorPrimitives.Subtract(dsRow, rowDot, dsRow);
                     TensorPrimitives.Multiply(dsRow, pRow, dsRow); // dS = P ⊙ (dP - D_i)
 
-                    if (!dq.IsNone)
+                    if (dqh != null)
                     {
-                        float* dqRow = dq.F32 + qOffset + (long)(i + r) * rowStride;
+                        float* dqRow = dqh + (long)(i + r) * rowStride;
                         for (int d = 0; d < D; d++) dqRow[d] = scale * AttentionKernels.Dot(dsr, kt + (long)d * ld, len);
                     }
                 }
                 if (!dv.IsNone) AttentionKernels.Accumulate4(dvt, ld, dos, p, n8, D, blockKeys8);
                 if (!dk.IsNone) AttentionKernels.Accumulate4(dkt, ld, qs, ds, n8, D, blockKeys8);
             }
-            if (!dk.IsNone) AttentionKernels.UnpackTransposed(dk.F32 + kOffset, rowStride, dkt, ld, s.Tk, D);
-            if (!dv.IsNone) AttentionKernels.UnpackTransposed(dv.F32 + kOffset, rowStride, dvt, ld, s.Tk, D);
+            if (!dk.IsNone) AttentionKernels.UnpackTransposed(dk.F32 + kOffset, rowStride, dkt, ld, keys, D);
+            if (!dv.IsNone) AttentionKernels.UnpackTransposed(dv.F32 + kOffset, rowStride, dvt, ld, keys, D);
         }
+    }
+
+    /// <summary>dq = Σ over key blocks of the partial dq, blocks in order (causal: only blocks the row can see).</summary>
+    private void SumDqPartials(Tensor dq, float[] partials, AttentionSpec s, int keyBlock, int keyBlocks)
+    {
+        int D = s.HeadDim, rowStride = s.Heads * D;
+        long blockStride = (long)s.B * s.Tq * rowStride;
+        int rowsPerChunk = 64;
+        int chunks = (s.B * s.Tq + rowsPerChunk - 1) / rowsPerChunk;
+        Parallel.For(0, chunks, Workers, chunk =>
+        {
+            unsafe
+            {
+                fixed (float* pp = partials)
+                {
+                    int end = Math.Min(s.B * s.Tq, (chunk + 1) * rowsPerChunk);
+                    for (int row = chunk * rowsPerChunk; row < end; row++) // row = b·Tq + i
+                    {
+                        int i = row % s.Tq;
+                        int visible = s.Causal ? Math.Min(keyBlocks, i / keyBlock + 1) : keyBlocks;
+                        float* dst = dq.F32 + (long)row * rowStride;
+                        float* src = pp + (long)row * rowStride;
+                        new Span<float>(src, rowStride).CopyTo(new Span<float>(dst, rowStride));
+                        for (int kb = 1; kb < visible; kb++)
+                        {
+                            var part = new ReadOnlySpan<float>(src + kb * blockStride, rowStride);
+                            TensorPrimitives.Add(new ReadOnlySpan<float>(dst, rowStride), part, new Span<float>(dst, rowStride));
+                        }
+                    }
+                }
+            }
+        });
     }
 }

@@ -1,3 +1,4 @@
+using Engine.Cpu;
 using Engine.Ops;
 using Engine.Tests.Reference;
 using Engine.Tests.Testing;
@@ -13,29 +14,31 @@ public class AttentionTests
         return (OpHarness.Randn(qn, seed, scale), OpHarness.Randn(kn, seed + 1, scale), OpHarness.Randn(kn, seed + 2));
     }
 
-    private static (float[] O, float[] Lse) Forward(OpHarness h, double[] q, double[] k, double[] v, AttentionSpec s)
+    private static (float[] O, float[] Lse) Forward(OpHarness h, double[] q, double[] k, double[] v, AttentionSpec s, CpuOps? ops = null)
     {
+        ops ??= h.Ops;
         var o = h.Zeros(s.B, s.Tq, s.Heads, s.HeadDim);
         var lse = h.Zeros(s.B, s.Heads, s.Tq);
-        h.Ops.AttentionForward(o, lse, h.Tensor(q, s.B, s.Tq, s.Heads, s.HeadDim), h.Tensor(k, s.B, s.Tk, s.Heads, s.HeadDim),
+        ops.AttentionForward(o, lse, h.Tensor(q, s.B, s.Tq, s.Heads, s.HeadDim), h.Tensor(k, s.B, s.Tk, s.Heads, s.HeadDim),
             h.Tensor(v, s.B, s.Tk, s.Heads, s.HeadDim), s);
         return (o.AsSpan().ToArray(), lse.AsSpan().ToArray());
     }
 
-    private static float[][] Backward(OpHarness h, double[] q, double[] k, double[] v, double[] dout, AttentionSpec s)
+    private static float[][] Backward(OpHarness h, double[] q, double[] k, double[] v, double[] dout, AttentionSpec s, CpuOps? ops = null)
     {
+        ops ??= h.Ops;
         int[] qDims = [s.B, s.Tq, s.Heads, s.HeadDim], kDims = [s.B, s.Tk, s.Heads, s.HeadDim];
         var qt = h.Tensor(q, qDims);
         var kt = h.Tensor(k, kDims);
         var vt = h.Tensor(v, kDims);
         var o = h.Zeros(qDims);
         var lse = h.Zeros(s.B, s.Heads, s.Tq);
-        h.Ops.AttentionForward(o, lse, qt, kt, vt, s);
+        ops.AttentionForward(o, lse, qt, kt, vt, s);
         // Garbage in the gradients: the backward must overwrite them.
         var dq = h.Tensor(Enumerable.Repeat(3.0, q.Length).ToArray(), qDims);
         var dk = h.Tensor(Enumerable.Repeat(3.0, k.Length).ToArray(), kDims);
         var dv = h.Tensor(Enumerable.Repeat(3.0, v.Length).ToArray(), kDims);
-        h.Ops.AttentionBackward(dq, dk, dv, h.Tensor(dout, qDims), qt, kt, vt, o, lse, s);
+        ops.AttentionBackward(dq, dk, dv, h.Tensor(dout, qDims), qt, kt, vt, o, lse, s);
         return [dq.AsSpan().ToArray(), dk.AsSpan().ToArray(), dv.AsSpan().ToArray()];
     }
 
@@ -97,6 +100,40 @@ public class AttentionTests
     }
 
     [Fact]
+    public void Backward_TwoDefaultKeyBlocks_MatchesFiniteDifferences()
+    {
+        // 1030 keys: two 1024-key backward tasks whose dq partial sums are added afterwards.
+        using var h = new OpHarness();
+        var s = new AttentionSpec(1, 2, 1030, 1, 8);
+        var (q, k, v) = Inputs(s, 60);
+        GradCheck.Run("attention 2x1030", [("q", q), ("k", k), ("v", v)],
+            xs => AttentionReference.Forward(xs[0], xs[1], xs[2], 1, 2, 1030, 1, 8, false, 1 / Math.Sqrt(8)).O,
+            (xs, dy) => Backward(h, xs[0], xs[1], xs[2], dy, s));
+    }
+
+    // Tiny query/key blocks put the block edges (causal diagonal, dq partial sums) inside tiny shapes.
+    [Theory]
+    [InlineData(13, 7, false, 4, 4)]
+    [InlineData(11, 11, true, 4, 8)]
+    [InlineData(9, 20, false, 8, 4)]
+    [InlineData(10, 10, true, 3, 3)]
+    public void SmallBlocks_ForwardAndBackward_MatchReference(int tq, int tk, bool causal, int queryBlock, int keyBlock)
+    {
+        using var h = new OpHarness();
+        var ops = new CpuOps(2) { AttentionQueryBlock = queryBlock, AttentionKeyBlock = keyBlock };
+        var s = new AttentionSpec(2, tq, tk, 2, 8, causal);
+        var (q, k, v) = Inputs(s, 70);
+        double scale = 1 / Math.Sqrt(8);
+        var (o, lse) = Forward(h, q, k, v, s, ops);
+        var e = AttentionReference.Forward(q, k, v, 2, tq, tk, 2, 8, causal, scale);
+        Close.Assert("attention o (small blocks)", o, e.O, 1e-5, 2e-6);
+        Close.Assert("attention lse (small blocks)", lse, e.Lse, 1e-5, 2e-6);
+        GradCheck.Run($"attention small blocks {tq}x{tk}{(causal ? " causal" : "")}", [("q", q), ("k", k), ("v", v)],
+            xs => AttentionReference.Forward(xs[0], xs[1], xs[2], 2, tq, tk, 2, 8, causal, scale).O,
+            (xs, dy) => Backward(h, xs[0], xs[1], xs[2], dy, s, ops));
+    }
+
+    [Fact]
     public void Backward_NoneGradients_SkipThemAndKeepTheOthers()
     {
         using var h = new OpHarness();
@@ -118,18 +155,21 @@ public class AttentionTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void IsDeterministicAcrossThreadCounts(bool causal)
+    [InlineData(false, 1024, 128)]
+    [InlineData(true, 1024, 128)]
+    [InlineData(false, 16, 16)] // several key and query blocks: dq from partial sums
+    [InlineData(true, 16, 16)]
+    public void IsDeterministicAcrossThreadCounts(bool causal, int keyBlock, int queryBlock)
     {
-        var s = new AttentionSpec(2, 133, 133, 3, 20, causal);
+        var s = new AttentionSpec(2, 70, 70, 3, 20, causal);
         var (q, k, v) = Inputs(s, 30);
         var dout = OpHarness.Randn(q.Length, 33);
         float[][] Run(int threads)
         {
             using var h = new OpHarness(threads);
-            var (o, lse) = Forward(h, q, k, v, s);
-            return [o, lse, .. Backward(h, q, k, v, dout, s)];
+            var ops = new CpuOps(threads) { AttentionKeyBlock = keyBlock, AttentionQueryBlock = queryBlock };
+            var (o, lse) = Forward(h, q, k, v, s, ops);
+            return [o, lse, .. Backward(h, q, k, v, dout, s, ops)];
         }
         var a = Run(1);
         var b = Run(3);
