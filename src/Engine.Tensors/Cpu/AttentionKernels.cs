@@ -139,6 +139,44 @@ internal static unsafe class AttentionKernels
         }
     }
 
+    /// <summary>
+    /// result[r] = Σ_j a[r·ldA + j]·b[j] for the 4 rows of a and j &lt; n8 (a multiple of 8): P·v (or dS·k) for
+    /// one head-dim column of four query rows, each load of b shared by four rows. Rows must be zero past
+    /// their own length.
+    /// </summary>
+    public static void Dot4(float* a, int ldA, float* b, int n8, float* result)
+    {
+        float* a0 = a, a1 = a + ldA, a2 = a + 2 * ldA, a3 = a + 3 * ldA;
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector256<float> e0 = default, e1 = default, e2 = default, e3 = default;
+        int j = 0;
+        for (; j + 16 <= n8; j += 16)
+        {
+            var b0 = Vector256.Load(b + j);
+            var b1 = Vector256.Load(b + j + 8);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Load(a0 + j), b0, c0);
+            e0 = Vector256.FusedMultiplyAdd(Vector256.Load(a0 + j + 8), b1, e0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Load(a1 + j), b0, c1);
+            e1 = Vector256.FusedMultiplyAdd(Vector256.Load(a1 + j + 8), b1, e1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Load(a2 + j), b0, c2);
+            e2 = Vector256.FusedMultiplyAdd(Vector256.Load(a2 + j + 8), b1, e2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Load(a3 + j), b0, c3);
+            e3 = Vector256.FusedMultiplyAdd(Vector256.Load(a3 + j + 8), b1, e3);
+        }
+        if (j < n8)
+        {
+            var b0 = Vector256.Load(b + j);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Load(a0 + j), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Load(a1 + j), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Load(a2 + j), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Load(a3 + j), b0, c3);
+        }
+        result[0] = Vector256.Sum(c0 + e0);
+        result[1] = Vector256.Sum(c1 + e1);
+        result[2] = Vector256.Sum(c2 + e2);
+        result[3] = Vector256.Sum(c3 + e3);
+    }
+
     /// <summary>Σ a·b with four vector accumulators, then a scalar tail: one fixed order.</summary>
     public static float Dot(float* a, float* b, int n)
     {

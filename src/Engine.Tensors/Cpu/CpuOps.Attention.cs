@@ -87,28 +87,36 @@ public sealed partial class CpuOps
             float* kt = sp, vt = kt + (long)D * ld, scores = vt + (long)D * ld, qs = scores + R * (long)n8;
             AttentionKernels.PackTransposed(kt, ld, kh, rowStride, keys, n8, D);
             AttentionKernels.PackTransposed(vt, ld, vh, rowStride, keys, n8, D);
+            float* rowSum = stackalloc float[R];
+            float* column = stackalloc float[R];
 
             for (int i = i0; i < i1; i += R)
             {
                 int rows = Math.Min(R, i1 - i);
                 PackQueryRows(qs, qh + (long)i * rowStride, rowStride, rows, D, scale);
-                int blockKeys = s.Causal ? i + rows : s.Tk;
-                AttentionKernels.Scores4(scores, n8, qs, kt, ld, D, AttentionKernels.Round8(blockKeys));
+                int blockKeys8 = AttentionKernels.Round8(s.Causal ? i + rows : s.Tk);
+                AttentionKernels.Scores4(scores, n8, qs, kt, ld, D, blockKeys8);
 
-                for (int r = 0; r < rows; r++)
+                for (int r = 0; r < R; r++)
                 {
-                    int len = s.Causal ? i + r + 1 : s.Tk;
+                    int len = r >= rows ? 0 : s.Causal ? i + r + 1 : s.Tk;
                     float* sr = scores + r * (long)n8;
+                    new Span<float>(sr + len, blockKeys8 - len).Clear(); // masked keys, missing rows: weight 0
+                    if (len == 0) continue;
                     var row = new Span<float>(sr, len);
                     // Two-pass softmax on the whole row: exact, and the row is all this thread holds.
                     float max = TensorPrimitives.Max(row);
                     TensorPrimitives.Subtract(row, max, row);
                     TensorPrimitives.Exp(row, row);
-                    float sum = AttentionKernels.Sum(sr, len);
-                    float inv = 1f / sum;
-                    float* orow = oh + (long)(i + r) * rowStride;
-                    for (int d = 0; d < D; d++) orow[d] = AttentionKernels.Dot(sr, vt + (long)d * ld, len) * inv;
-                    lseh[i + r] = max + MathF.Log(sum);
+                    rowSum[r] = AttentionKernels.Sum(sr, len);
+                    lseh[i + r] = max + MathF.Log(rowSum[r]);
+                }
+
+                // o = (unnormalized P)·v / sum, one head-dim column of four rows at a time.
+                for (int d = 0; d < D; d++)
+                {
+                    AttentionKernels.Dot4(scores, n8, vt + (long)d * ld, blockKeys8, column);
+                    for (int r = 0; r < rows; r++) oh[(long)(i + r) * rowStride + d] = column[r] / rowSum[r];
                 }
             }
         }
@@ -173,6 +181,7 @@ public sealed partial class CpuOps
             AttentionKernels.PackTransposed(kt, ld, kh, rowStride, keys, n8, D);
             AttentionKernels.PackTransposed(vt, ld, vh, rowStride, keys, n8, D);
             new Span<float>(dkt, 2 * D * ld).Clear(); // dkt and dvt: sums over all query rows
+            float* column = stackalloc float[R];
 
             // Causal: queries before j0 see none of these keys (their dq partial is skipped by SumDqPartials).
             for (int i = s.Causal ? j0 : 0; i < s.Tq; i += R)
@@ -201,10 +210,14 @@ public sealed partial class CpuOps
                     TensorPrimitives.Subtract(dsRow, rowDot, dsRow);
                     TensorPrimitives.Multiply(dsRow, pRow, dsRow); // dS = P ⊙ (dP - D_i)
 
-                    if (dqh != null)
+                }
+                if (dqh != null)
+                {
+                    // dq = scale·dS·k, one head-dim column of four rows at a time.
+                    for (int d = 0; d < D; d++)
                     {
-                        float* dqRow = dqh + (long)(i + r) * rowStride;
-                        for (int d = 0; d < D; d++) dqRow[d] = scale * AttentionKernels.Dot(dsr, kt + (long)d * ld, len);
+                        AttentionKernels.Dot4(ds, n8, kt + (long)d * ld, blockKeys8, column);
+                        for (int r = 0; r < rows; r++) dqh[(long)(i + r) * rowStride + d] = scale * column[r];
                     }
                 }
                 if (!dv.IsNone) AttentionKernels.Accumulate4(dvt, ld, dos, p, n8, D, blockKeys8);
