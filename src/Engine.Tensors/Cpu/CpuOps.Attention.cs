@@ -147,6 +147,8 @@ public sealed partial class CpuOps
         if (partials.Length > 0) SumDqPartials(dq, partials, s, keyBlock, keyBlocks);
     }
 
+    // dq partial sums, one [B, Tq, H, D] slice per key block (only when Tk > AttentionKeyBlock; 21 MB for SD's
+    // 4096-token self-attention at B = 1), grown once and kept.
     private float[] _attentionDqPartials = [];
 
     private float[] AttentionDqPartials(long floats)

@@ -9,7 +9,8 @@ namespace Engine.Cpu;
 /// </summary>
 public sealed partial class CpuOps
 {
-    // Per-(n, c) partial sums of the norm backwards, grown once and kept (the hot path allocates nothing).
+    // Partial sums of the norm backwards (per (n, c) for GroupNorm, per row chunk for LayerNorm), grown once and
+    // kept so the hot path allocates nothing. Shared by the ops of one CpuOps, which runs one op at a time.
     private double[] _normScratch = [];
 
     private double[] NormScratch(long length)
