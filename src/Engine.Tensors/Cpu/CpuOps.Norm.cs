@@ -2,17 +2,148 @@ using Engine.Tensors;
 
 namespace Engine.Cpu;
 
+/// <summary>
+/// GroupNorm (the UNet's and VAE's norm): one task per (n, group), so each task owns its statistics and
+/// its slice of y / dx and the result cannot depend on the thread count. LayerNorm and BatchNorm live in
+/// CpuOps.LayerNorm.cs and CpuOps.BatchNorm.cs.
+/// </summary>
 public sealed partial class CpuOps
 {
-    public void GroupNormForward(Tensor y, Tensor mean, Tensor rstd, Tensor x, Tensor gamma, Tensor beta, int groups, float eps) => throw new NotImplementedException("Norm");
+    // Partial sums of the norm backwards (per (n, c) for GroupNorm, per row chunk for LayerNorm), grown once and
+    // kept so the hot path allocates nothing. Shared by the ops of one CpuOps, which runs one op at a time.
+    private double[] _normScratch = [];
 
-    public void GroupNormBackward(Tensor dx, Tensor dgamma, Tensor dbeta, Tensor dy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, int groups) => throw new NotImplementedException("Norm");
+    private double[] NormScratch(long length)
+    {
+        if (_normScratch.Length < length) _normScratch = new double[checked((int)length)];
+        return _normScratch;
+    }
 
-    public void LayerNormForward(Tensor y, Tensor mean, Tensor rstd, Tensor x, Tensor gamma, Tensor beta, float eps) => throw new NotImplementedException("Norm");
+    /// <summary>Sizes of x [N, C, *]: batch, channels and the product of the trailing (spatial) dims.</summary>
+    private static (int N, int C, int Spatial) ChannelLayout(Tensor x, string name)
+    {
+        if (x.IsNone) throw new ArgumentException($"{name} is None");
+        if (x.Rank < 2) throw new ArgumentException($"{name} has shape {x.Shape}, expected [N, C, *]");
+        int n = x.Dim(0), c = x.Dim(1);
+        Check.Positive(n, $"{name}.N");
+        Check.Positive(c, $"{name}.C");
+        long spatial = x.Numel / ((long)n * c);
+        if (spatial <= 0 || spatial * c > int.MaxValue)
+            throw new ArgumentException($"{name} has shape {x.Shape}: spatial size must be positive and C·spatial fit in an int");
+        return (n, c, (int)spatial);
+    }
 
-    public void LayerNormBackward(Tensor dx, Tensor dgamma, Tensor dbeta, Tensor dy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma) => throw new NotImplementedException("Norm");
+    private static void CheckGroupNorm(Tensor x, Tensor mean, Tensor rstd, Tensor gamma, int groups, out int n, out int c, out int spatial)
+    {
+        (n, c, spatial) = ChannelLayout(x, "x");
+        Check.Positive(groups, nameof(groups));
+        if (c % groups != 0) throw new ArgumentException($"x has shape {x.Shape}: {c} channels do not split into {groups} groups");
+        Check.Shape(mean, new Shape(n, groups), "mean");
+        Check.Shape(rstd, new Shape(n, groups), "rstd");
+        Check.Shape(gamma, new Shape(c), "gamma");
+    }
 
-    public void BatchNormForward(Tensor y, Tensor mean, Tensor rstd, Tensor runningMean, Tensor runningVar, Tensor x, Tensor gamma, Tensor beta, bool training, float momentum, float eps) => throw new NotImplementedException("Norm");
+    public void GroupNormForward(Tensor y, Tensor mean, Tensor rstd, Tensor x, Tensor gamma, Tensor beta, int groups, float eps)
+    {
+        CheckGroupNorm(x, mean, rstd, gamma, groups, out int N, out int C, out int spatial);
+        Check.Shape(y, x.Shape, "y");
+        Check.Shape(beta, new Shape(C), "beta");
+        int channelsPerGroup = C / groups;
+        int groupSize = channelsPerGroup * spatial;
 
-    public void BatchNormBackward(Tensor dx, Tensor dgamma, Tensor dbeta, Tensor dy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma) => throw new NotImplementedException("Norm");
+        Parallel.For(0, N * groups, Workers, task =>
+        {
+            unsafe
+            {
+                int n = task / groups, g = task % groups;
+                long offset = ((long)n * C + (long)g * channelsPerGroup) * spatial;
+                float* xg = x.F32 + offset, yg = y.F32 + offset;
+
+                double mu = NormKernels.Sum(xg, groupSize) / groupSize;
+                double variance = NormKernels.SumSquaredDeviation(xg, groupSize, mu) / groupSize; // biased, as PyTorch
+                double rs = 1.0 / Math.Sqrt(variance + eps);
+                mean.F32[task] = (float)mu;
+                rstd.F32[task] = (float)rs;
+
+                // y = (x - mean)·rstd·gamma + beta = x·a + b per channel.
+                for (int cg = 0; cg < channelsPerGroup; cg++)
+                {
+                    int c = g * channelsPerGroup + cg;
+                    double a = rs * gamma.F32[c];
+                    double b = beta.F32[c] - mu * a;
+                    NormKernels.ScaleShift(yg + (long)cg * spatial, xg + (long)cg * spatial, (float)a, (float)b, spatial);
+                }
+            }
+        });
+    }
+
+    public void GroupNormBackward(Tensor dx, Tensor dgamma, Tensor dbeta, Tensor dy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, int groups)
+    {
+        CheckGroupNorm(x, mean, rstd, gamma, groups, out int N, out int C, out int spatial);
+        Check.Shape(dy, x.Shape, "dy");
+        if (!dx.IsNone) Check.Shape(dx, x.Shape, "dx");
+        if (!dgamma.IsNone) Check.Shape(dgamma, new Shape(C), "dgamma");
+        if (!dbeta.IsNone) Check.Shape(dbeta, new Shape(C), "dbeta");
+        int channelsPerGroup = C / groups;
+        int groupSize = channelsPerGroup * spatial;
+
+        // Per (n, c): dyXhat = Σ dy·x̂ and dySum = Σ dy over the spatial positions. They give dx's group sums
+        // and, summed over n in order afterwards, dgamma and dbeta (PyTorch's two-stage reduction, no races).
+        double[] scratch = NormScratch(2L * N * C);
+        Parallel.For(0, N * groups, Workers, task =>
+        {
+            unsafe
+            {
+                int n = task / groups, g = task % groups;
+                long offset = ((long)n * C + (long)g * channelsPerGroup) * spatial;
+                float* xg = x.F32 + offset, dyg = dy.F32 + offset;
+                double mu = mean.F32[task], rs = rstd.F32[task];
+
+                // With dx̂ = dy·gamma: Σ dx̂ and Σ dx̂·x̂ over the group.
+                double sumDxhat = 0, sumDxhatXhat = 0;
+                for (int cg = 0; cg < channelsPerGroup; cg++)
+                {
+                    int c = g * channelsPerGroup + cg;
+                    double dyx = NormKernels.Dot(dyg + (long)cg * spatial, xg + (long)cg * spatial, spatial);
+                    double dySum = NormKernels.Sum(dyg + (long)cg * spatial, spatial);
+                    double dyXhat = (dyx - mu * dySum) * rs;
+                    scratch[2 * (n * C + c)] = dyXhat;
+                    scratch[2 * (n * C + c) + 1] = dySum;
+                    sumDxhat += gamma.F32[c] * dySum;
+                    sumDxhatXhat += gamma.F32[c] * dyXhat;
+                }
+                if (dx.IsNone) return;
+
+                // dx = rstd·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂)) = a·dy + b·x + c per channel.
+                double b = -rs * rs * sumDxhatXhat / groupSize;
+                double shift = -rs * sumDxhat / groupSize - b * mu;
+                float* dxg = dx.F32 + offset;
+                for (int cg = 0; cg < channelsPerGroup; cg++)
+                {
+                    double a = rs * gamma.F32[g * channelsPerGroup + cg];
+                    long o = (long)cg * spatial;
+                    NormKernels.Combine(dxg + o, dyg + o, (float)a, xg + o, (float)b, (float)shift, spatial);
+                }
+            }
+        });
+        if (!dgamma.IsNone || !dbeta.IsNone) AccumulateChannelSums(dgamma, dbeta, scratch, N, C);
+    }
+
+    /// <summary>dgamma[c] += Σ_n scratch[n, c, 0], dbeta[c] += Σ_n scratch[n, c, 1], n in order.</summary>
+    private static unsafe void AccumulateChannelSums(Tensor dgamma, Tensor dbeta, double[] scratch, int n, int channels)
+    {
+        float* dg = dgamma.IsNone ? null : dgamma.F32;
+        float* db = dbeta.IsNone ? null : dbeta.F32;
+        for (int c = 0; c < channels; c++)
+        {
+            double sg = 0, sb = 0;
+            for (int i = 0; i < n; i++)
+            {
+                sg += scratch[2 * (i * channels + c)];
+                sb += scratch[2 * (i * channels + c) + 1];
+            }
+            if (dg != null) dg[c] += (float)sg;
+            if (db != null) db[c] += (float)sb;
+        }
+    }
 }
