@@ -1,4 +1,4 @@
-using Engine.Random;
+using Engine.Rng;
 using Engine.Tensors;
 
 namespace Engine.Cpu;

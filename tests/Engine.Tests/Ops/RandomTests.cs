@@ -1,4 +1,4 @@
-using Engine.Random;
+using Engine.Rng;
 using Engine.Tests.Testing;
 
 namespace Engine.Tests.Ops;

@@ -1,4 +1,4 @@
-namespace Engine.Random;
+namespace Engine.Rng;
 
 /// <summary>
 /// Philox4x32-10 (Salmon et al., "Parallel Random Numbers: As Easy as 1, 2, 3", SC11; the Random123
