@@ -50,11 +50,12 @@ public sealed partial class CpuOps
         if (spec.Causal && spec.Tq != spec.Tk)
             throw new ArgumentException($"causal attention needs Tq == Tk, got Tq {spec.Tq} and Tk {spec.Tk}");
         if (!float.IsFinite(spec.EffectiveScale)) throw new ArgumentException($"attention scale {spec.Scale} is not finite");
-        Check.Shape(q, spec.QShape, "q");
-        Check.Shape(k, spec.KvShape, "k");
-        Check.Shape(v, spec.KvShape, "v");
-        Check.Shape(o, spec.QShape, oName);
-        Check.Shape(lse, spec.LseShape, "lse");
+        // Any shape with the right element count: [B, T, H·D] from a projection is the same memory as [B, T, H, D].
+        Check.Numel(q, spec.QShape.Numel, "q");
+        Check.Numel(k, spec.KvShape.Numel, "k");
+        Check.Numel(v, spec.KvShape.Numel, "v");
+        Check.Numel(o, spec.QShape.Numel, oName);
+        Check.Numel(lse, spec.LseShape.Numel, "lse");
     }
 
     public void AttentionForward(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, in AttentionSpec spec)
@@ -133,10 +134,10 @@ public sealed partial class CpuOps
     public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, in AttentionSpec spec)
     {
         CheckAttention(o, q, k, v, lse, spec, "o");
-        Check.Shape(dout, spec.QShape, "dout");
-        if (!dq.IsNone) Check.Shape(dq, spec.QShape, "dq");
-        if (!dk.IsNone) Check.Shape(dk, spec.KvShape, "dk");
-        if (!dv.IsNone) Check.Shape(dv, spec.KvShape, "dv");
+        Check.Numel(dout, spec.QShape.Numel, "dout");
+        if (!dq.IsNone) Check.Numel(dq, spec.QShape.Numel, "dq");
+        if (!dk.IsNone) Check.Numel(dk, spec.KvShape.Numel, "dk");
+        if (!dv.IsNone) Check.Numel(dv, spec.KvShape.Numel, "dv");
         if (dq.IsNone && dk.IsNone && dv.IsNone) return;
         var s = spec;
         int keyBlock = AttentionKeyBlock, keyBlocks = (s.Tk + keyBlock - 1) / keyBlock;

@@ -187,9 +187,9 @@ public class AttentionTests
         var o = h.Zeros(1, 4, 2, 8);
         var lse = h.Zeros(1, 2, 4);
         Assert.Throws<ArgumentException>(() => h.Ops.AttentionForward(o, lse, q, kv, kv, s with { Causal = true })); // Tq != Tk
-        Assert.Throws<ArgumentException>(() => h.Ops.AttentionForward(o, lse, h.Zeros(1, 4, 16), kv, kv, s));
+        Assert.Throws<ArgumentException>(() => h.Ops.AttentionForward(o, lse, h.Zeros(1, 4, 15), kv, kv, s));
         Assert.Throws<ArgumentException>(() => h.Ops.AttentionForward(o, lse, q, h.Zeros(1, 5, 2, 8), kv, s));
-        Assert.Throws<ArgumentException>(() => h.Ops.AttentionForward(o, h.Zeros(1, 4, 2), q, kv, kv, s));
+        Assert.Throws<ArgumentException>(() => h.Ops.AttentionForward(o, h.Zeros(1, 4, 3), q, kv, kv, s));
         Assert.Throws<ArgumentException>(() => h.Ops.AttentionForward(h.Zeros(1, 6, 2, 8), lse, q, kv, kv, s));
         Assert.Throws<ArgumentOutOfRangeException>(() => h.Ops.AttentionForward(o, lse, q, kv, kv, s with { HeadDim = 0 }));
         Assert.Throws<ArgumentException>(() => h.Ops.AttentionBackward(q, h.Zeros(1, 4, 2, 8), kv, o, q, kv, kv, o, lse, s));

@@ -1,0 +1,40 @@
+using Engine.Cpu;
+using Engine.IO.Safetensors;
+using Engine.Models.Verification;
+using Xunit.Abstractions;
+
+namespace Engine.Tests.Models;
+
+/// <summary>Our models against diffusers/transformers on the tiny-sd fixture (see its README).</summary>
+public class ParityTests(ITestOutputHelper output)
+{
+    private static readonly string Fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-sd");
+
+    private void AssertAll(IEnumerable<ParityResult> results)
+    {
+        var list = results.ToList();
+        Assert.NotEmpty(list);
+        foreach (var r in list.OrderByDescending(r => r.Error / r.Tolerance).Take(5))
+            output.WriteLine($"{r.Name}: {r.Error:E2} (tol {r.Tolerance:E0}{(r.Absolute ? ", absolute" : "")})");
+        var failed = list.Where(r => !r.Pass).ToList();
+        Assert.True(failed.Count == 0, string.Join("\n", failed.Select(r => $"{r.Name}: error {r.Error:E3} > {r.Tolerance:E0}")));
+    }
+
+    [Fact]
+    public void TextEncoder_ForwardAndEveryParameterGradient()
+    {
+        using var cases = SafetensorsReader.Open(Path.Combine(Fixture, "cases.safetensors"));
+        var results = new FixtureVerifier(Fixture, new CpuOps()).TextEncoder(cases).ToList();
+        Assert.Equal(1 + 84, results.Count);
+        AssertAll(results);
+    }
+
+    [Fact]
+    public void UNet_ForwardAndInputAndEveryParameterGradient()
+    {
+        using var cases = SafetensorsReader.Open(Path.Combine(Fixture, "cases.safetensors"));
+        var results = new FixtureVerifier(Fixture, new CpuOps()).UNet(cases).ToList();
+        Assert.Equal(3 + 304, results.Count);
+        AssertAll(results);
+    }
+}
