@@ -69,25 +69,35 @@ public static class NativeLibraryResolver
     {
         lock (Gate)
         {
-            var attempts = new List<string>();
-            tried = attempts;
+            tried = [];
             if (Loaded.TryGetValue(library, out handle)) return true;
-            string? folder = Environment.GetEnvironmentVariable(PathVariable);
-            var paths = new List<string>();
-            if (!string.IsNullOrEmpty(folder))
-                foreach (var name in Candidates(library)) paths.Add(Path.Combine(folder, name));
-            paths.AddRange(Candidates(library)); // bare names: the loader's own search (LD_LIBRARY_PATH, ld.so.cache)
-            foreach (var path in paths)
-            {
-                attempts.Add(path);
-                if (NativeLibrary.TryLoad(path, out handle))
-                {
-                    Loaded[library] = handle;
-                    return true;
-                }
-            }
-            handle = 0;
-            return false;
+            if (!TryLoadFrom(library, Environment.GetEnvironmentVariable(PathVariable), out handle, out tried)) return false;
+            Loaded[library] = handle;
+            return true;
         }
+    }
+
+    /// <summary>Every path tried, in order: the candidates inside <paramref name="folder"/> (if any), then the bare names.</summary>
+    public static IReadOnlyList<string> CandidatePaths(CudaLibrary library, string? folder)
+    {
+        var paths = new List<string>();
+        if (!string.IsNullOrEmpty(folder))
+            foreach (var name in Candidates(library)) paths.Add(Path.Combine(folder, name));
+        paths.AddRange(Candidates(library)); // bare names: the loader's own search (LD_LIBRARY_PATH, ld.so.cache)
+        return paths;
+    }
+
+    /// <summary>One uncached attempt; <paramref name="tried"/> lists every path attempted.</summary>
+    internal static bool TryLoadFrom(CudaLibrary library, string? folder, out nint handle, out IReadOnlyList<string> tried)
+    {
+        var attempts = new List<string>();
+        tried = attempts;
+        foreach (var path in CandidatePaths(library, folder))
+        {
+            attempts.Add(path);
+            if (NativeLibrary.TryLoad(path, out handle)) return true;
+        }
+        handle = 0;
+        return false;
     }
 }
