@@ -18,6 +18,7 @@
 //   math: the C99 float functions from <cmath>, plus rsqrtf __expf __logf __fdividef __saturatef
 //         __float_as_uint __uint_as_float __float_as_int __int_as_float __fmul_rn __fadd_rn __ldg min max
 // Threads that return early leave every barrier (arrive_and_drop), as exited threads do on a GPU.
+// Barriers sleep (mutex + condition variable) rather than spin, so a 256-thread block runs fine on 2 cores.
 //
 // Not caught: data races that a GPU happens to tolerate, out-of-bounds accesses (no bounds checks: use small
 // shapes and compare results), warp-synchronous code without __syncwarp (here lanes are independent threads,
@@ -25,7 +26,7 @@
 #pragma once
 
 #include <atomic>
-#include <barrier>
+#include <condition_variable>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -56,15 +57,53 @@ namespace emu
 constexpr int kWarpSize = 32;
 constexpr std::size_t kDynamicSharedBytes = 96 * 1024;
 
+// A barrier that sleeps instead of spinning: a block is up to 1024 OS threads on a few cores, where
+// spin-waiting (std::barrier's strategy) starves the threads that still have to arrive.
+// arrive_and_drop: arrive now and leave the party for later phases (a thread that returned from the kernel).
+class Barrier
+{
+public:
+    explicit Barrier(int count) : expected_(count) {}
+
+    void arrive_and_wait()
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        unsigned long long gen = generation_;
+        if (++arrived_ >= expected_) next_phase();
+        else cv_.wait(lock, [&] { return generation_ != gen; });
+    }
+
+    void arrive_and_drop()
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        expected_--;
+        if (arrived_ >= expected_ && arrived_ > 0) next_phase();
+    }
+
+private:
+    void next_phase()
+    {
+        arrived_ = 0;
+        generation_++;
+        cv_.notify_all();
+    }
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    int expected_;
+    int arrived_ = 0;
+    unsigned long long generation_ = 0;
+};
+
 struct Warp
 {
-    std::unique_ptr<std::barrier<>> barrier;
+    std::unique_ptr<Barrier> barrier;
     alignas(8) unsigned char slots[kWarpSize][8];
 };
 
 struct Block
 {
-    std::unique_ptr<std::barrier<>> sync;
+    std::unique_ptr<Barrier> sync;
     std::vector<Warp> warps;
 };
 
@@ -83,13 +122,13 @@ inline int my_lane() { return t_linear % kWarpSize; }
 
 inline void reset_block(unsigned nthreads)
 {
-    g_block.sync = std::make_unique<std::barrier<>>((std::ptrdiff_t)nthreads);
+    g_block.sync = std::make_unique<Barrier>((int)nthreads);
     unsigned nwarps = (nthreads + kWarpSize - 1) / kWarpSize;
     g_block.warps = std::vector<Warp>(nwarps);
     for (unsigned w = 0; w < nwarps; w++)
     {
         unsigned lanes = nthreads - w * kWarpSize < (unsigned)kWarpSize ? nthreads - w * kWarpSize : kWarpSize;
-        g_block.warps[w].barrier = std::make_unique<std::barrier<>>((std::ptrdiff_t)lanes);
+        g_block.warps[w].barrier = std::make_unique<Barrier>((int)lanes);
     }
 }
 
@@ -127,12 +166,8 @@ inline int launch(void (*kernel)(A...), const unsigned* grid, const unsigned* bl
     if (nthreads == 0 || nthreads > 1024) { g_last_error = "block size must be 1..1024 threads"; return 1; }
     unsigned long long nblocks = (unsigned long long)grid[0] * grid[1] * grid[2];
     reset_block(nthreads);
-    unsigned long long current = 0;
-    // All threads meet here after each block; the last to arrive prepares the next block's barriers.
-    std::barrier end_of_block((std::ptrdiff_t)nthreads, [&]() noexcept {
-        current++;
-        reset_block(nthreads);
-    });
+    // All threads meet here after each block; one thread prepares the next block's barriers meanwhile.
+    Barrier end_of_block((int)nthreads), block_ready((int)nthreads);
     std::vector<std::thread> threads;
     threads.reserve(nthreads);
     for (unsigned t = 0; t < nthreads; t++)
@@ -147,6 +182,8 @@ inline int launch(void (*kernel)(A...), const unsigned* grid, const unsigned* bl
                 g_block.sync->arrive_and_drop();
                 my_warp().barrier->arrive_and_drop();
                 end_of_block.arrive_and_wait();
+                if (t == 0) reset_block(nthreads);
+                block_ready.arrive_and_wait();
             }
         });
     }
