@@ -10,6 +10,7 @@ public static class Program
         var root = new RootCommand("doco: concept erasure (DoCo, Concept Ablation, ESD) for Stable Diffusion 1.x, in C#.");
         // One file per verb under Commands/; each returns its Command.
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(KernelsCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
