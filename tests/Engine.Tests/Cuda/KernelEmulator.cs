@@ -57,9 +57,23 @@ internal sealed unsafe class KernelEmulator : IKernelRunner
 
     private static string LastError(string kernel)
     {
-        var source = KernelSources.ForEntry(kernel);
-        var f = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(Library(source), "emu_last_error");
+        var f = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(Library(SourceOf(kernel)), "emu_last_error");
         return Marshal.PtrToStringUTF8((nint)f()) ?? "";
+    }
+
+    private static readonly List<KernelSource> Extra = [];
+
+    /// <summary>Makes a source that is not embedded in Engine.Cuda (a test kernel) launchable by entry name.</summary>
+    public static void Register(KernelSource source)
+    {
+        lock (Gate)
+            if (!Extra.Any(s => s.File == source.File)) Extra.Add(source);
+    }
+
+    private static KernelSource SourceOf(string kernel)
+    {
+        lock (Gate)
+            return Extra.FirstOrDefault(s => s.Entries.Contains(kernel)) ?? KernelSources.ForEntry(kernel);
     }
 
     private static nint Entry(string kernel)
@@ -67,7 +81,7 @@ internal sealed unsafe class KernelEmulator : IKernelRunner
         lock (Gate)
         {
             if (Entries.TryGetValue(kernel, out nint e)) return e;
-            e = NativeLibrary.GetExport(Library(KernelSources.ForEntry(kernel)), "emu_" + kernel);
+            e = NativeLibrary.GetExport(Library(SourceOf(kernel)), "emu_" + kernel);
             Entries[kernel] = e;
             return e;
         }
