@@ -13,6 +13,7 @@ namespace Engine.Cuda;
 public sealed unsafe class CudaContext : IKernelRunner, IDisposable
 {
     private readonly HashSet<ulong> _allocations = [];
+    private readonly HashSet<nint> _pinned = [];
     private readonly Dictionary<string, nint> _modules = [];
     private readonly Dictionary<string, nint> _functions = [];
     private readonly KernelCompiler _compiler;
@@ -130,6 +131,39 @@ public sealed unsafe class CudaContext : IKernelRunner, IDisposable
         CuDriver.Check(CuDriver.cuMemFree_v2(ptr), "cuMemFree_v2");
     }
 
+    /// <summary>Zeroes <paramref name="bytes"/> bytes at <paramref name="ptr"/> on this context's stream (bytes a multiple of 4).</summary>
+    public void ZeroAsync(ulong ptr, long bytes)
+    {
+        if (bytes % 4 != 0) throw new ArgumentException($"{bytes} bytes is not a whole number of 32-bit words", nameof(bytes));
+        CuDriver.Check(CuDriver.cuMemsetD32Async(ptr, 0, (nuint)(bytes / 4), Stream), $"cuMemsetD32Async({bytes} bytes)");
+    }
+
+    /// <summary>Page-locked host memory (fast, truly asynchronous copies), owned by this context until Dispose or FreePinned.</summary>
+    public nint AllocPinned(long bytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        void* p;
+        CuDriver.Check(CuDriver.cuMemAllocHost_v2(&p, (nuint)Math.Max(bytes, 1)), $"cuMemAllocHost_v2({bytes} bytes)");
+        _pinned.Add((nint)p);
+        return (nint)p;
+    }
+
+    public void FreePinned(nint host)
+    {
+        if (!_pinned.Remove(host)) throw new ArgumentException($"0x{host:x} was not allocated by this context", nameof(host));
+        CuDriver.Check(CuDriver.cuMemFreeHost((void*)host), "cuMemFreeHost");
+    }
+
+    /// <summary>Copy on this context's stream; the host memory must stay valid (and should be pinned) until the stream is synchronized.</summary>
+    public void UploadAsync(ulong dst, nint host, long bytes) =>
+        CuDriver.Check(CuDriver.cuMemcpyHtoDAsync_v2(dst, (void*)host, (nuint)bytes, Stream), $"cuMemcpyHtoDAsync_v2({bytes} bytes)");
+
+    public void DownloadAsync(nint host, ulong src, long bytes) =>
+        CuDriver.Check(CuDriver.cuMemcpyDtoHAsync_v2((void*)host, src, (nuint)bytes, Stream), $"cuMemcpyDtoHAsync_v2({bytes} bytes)");
+
+    public void CopyAsync(ulong dst, ulong src, long bytes) =>
+        CuDriver.Check(CuDriver.cuMemcpyDtoDAsync_v2(dst, src, (nuint)bytes, Stream), $"cuMemcpyDtoDAsync_v2({bytes} bytes)");
+
     public void Upload(ulong dst, ReadOnlySpan<byte> src)
     {
         fixed (byte* p = src) CuDriver.Check(CuDriver.cuMemcpyHtoD_v2(dst, p, (nuint)src.Length), $"cuMemcpyHtoD_v2({src.Length} bytes)");
@@ -180,6 +214,8 @@ public sealed unsafe class CudaContext : IKernelRunner, IDisposable
         _ = CuDriver.cuStreamSynchronize(Stream);
         foreach (var ptr in _allocations) _ = CuDriver.cuMemFree_v2(ptr);
         _allocations.Clear();
+        foreach (var host in _pinned) _ = CuDriver.cuMemFreeHost((void*)host);
+        _pinned.Clear();
         foreach (var module in _modules.Values) _ = CuDriver.cuModuleUnload(module);
         _ = CuDriver.cuStreamDestroy_v2(Stream);
         _ = CuDriver.cuDevicePrimaryCtxRelease_v2(Device);

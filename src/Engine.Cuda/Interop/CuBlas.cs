@@ -10,6 +10,9 @@ internal static unsafe partial class CuBlas
 {
     private const string Lib = NativeLibraryResolver.CublasName;
 
+    // The import name is a logical one; the resolver maps it to the versioned file before the first call.
+    static CuBlas() => NativeLibraryResolver.Install();
+
     public const int Success = 0;
 
     // cublasOperation_t

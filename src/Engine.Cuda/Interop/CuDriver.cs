@@ -11,6 +11,9 @@ internal static unsafe partial class CuDriver
 {
     private const string Lib = NativeLibraryResolver.DriverName;
 
+    // The import name is a logical one; the resolver maps it to the versioned file before the first call.
+    static CuDriver() => NativeLibraryResolver.Install();
+
     public const int Success = 0;
 
     // CUdevice_attribute values (cuda.h).

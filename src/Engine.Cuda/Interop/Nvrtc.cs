@@ -7,6 +7,9 @@ internal static unsafe partial class Nvrtc
 {
     private const string Lib = NativeLibraryResolver.NvrtcName;
 
+    // The import name is a logical one; the resolver maps it to the versioned file before the first call.
+    static Nvrtc() => NativeLibraryResolver.Install();
+
     public const int Success = 0;
     public const int CompilationError = 6;
 

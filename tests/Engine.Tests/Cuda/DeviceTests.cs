@@ -95,4 +95,29 @@ public sealed class DeviceTests : IDisposable
         Close.Assert("g_u", Down<float>(u, n), tu.AsSpan().ToArray(), rtol: 1e-5, atol: 1e-7);
         Close.Assert("stats", Down<float>(stats, 4 * (nseg + 1)), cpuStats.AsSpan().ToArray(), rtol: 1e-5, atol: 1e-6);
     }
+
+    [SkippableTheory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void CublasGemm_RowMajor_MatchesHost(bool transA, bool transB)
+    {
+        var ctx = Gpu();
+        const int M = 7, N = 13, K = 77, batch = 3;
+        float[] a = OpHarness.ToFloat(OpHarness.Randn(batch * M * K, 1)), b = OpHarness.ToFloat(OpHarness.Randn(batch * K * N, 2));
+        ulong da = Up(a), db = Up(b), dc = ctx.Alloc(4L * batch * M * N);
+        using var blas = new CublasHandle(ctx);
+        blas.GemmStridedBatched(transA, transB, M, N, K, 1f, da, M * K, db, K * N, 0f, dc, M * N, batch);
+        var expected = new double[batch * M * N];
+        for (int p = 0; p < batch; p++)
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++)
+                {
+                    double acc = 0;
+                    for (int k = 0; k < K; k++)
+                        acc += (double)a[p * M * K + (transA ? k * M + i : i * K + k)] * b[p * K * N + (transB ? j * K + k : k * N + j)];
+                    expected[p * M * N + i * N + j] = acc;
+                }
+        Close.Assert("gemm", Down<float>(dc, batch * M * N), expected, rtol: 1e-4, atol: 1e-4);
+    }
 }

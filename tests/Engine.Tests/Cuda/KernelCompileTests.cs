@@ -30,7 +30,7 @@ public class KernelCompileTests(ITestOutputHelper output)
     public void EverySourceIsEmbedded_WithEntryPoints()
     {
         string[] expected = ["activation", "adamw", "elementwise", "philox", "reduce", "surgery"];
-        Assert.Equal(expected.Select(n => $"kernels/{n}.cu"), KernelSources.All.Select(s => s.File));
+        foreach (var name in expected) Assert.Contains($"kernels/{name}.cu", KernelSources.All.Select(s => s.File));
         Assert.All(KernelSources.All, s => Assert.NotEmpty(s.Entries));
         Assert.Equal("kernels/surgery.cu", KernelSources.ForEntry("surgery_apply").File);
     }
