@@ -195,8 +195,8 @@ public sealed unsafe class CudaContext : IKernelRunner, IDisposable
         var source = KernelSources.ForEntry(kernel);
         if (!_modules.TryGetValue(source.File, out nint module))
         {
-            byte[] cubin = _compiler.GetCubin(source, Sm);
-            fixed (byte* p = cubin) CuDriver.Check(CuDriver.cuModuleLoadData(&module, p), $"cuModuleLoadData({source.File}, sm_{Sm})");
+            byte[] image = _compiler.GetImage(source, Sm);
+            fixed (byte* p = image) CuDriver.Check(CuDriver.cuModuleLoadData(&module, p), $"cuModuleLoadData({source.File}, sm_{Sm})");
             _modules[source.File] = module;
         }
         byte[] name = Encoding.UTF8.GetBytes(kernel + "\0");

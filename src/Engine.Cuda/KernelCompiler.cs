@@ -55,20 +55,36 @@ public sealed unsafe class KernelCompiler
         return archs;
     }
 
-    /// <summary>CUBIN for sm_<paramref name="sm"/>, from the disk cache when present.</summary>
-    public byte[] GetCubin(KernelSource source, int sm)
+    /// <summary>
+    /// The module image for a device of compute capability <paramref name="sm"/> (e.g. 90), from the disk cache
+    /// when present: CUBIN for sm_XX when this NVRTC can target it, else PTX for the newest virtual architecture
+    /// it knows below the device's (the driver JIT-compiles PTX for newer GPUs).
+    /// </summary>
+    public byte[] GetImage(KernelSource source, int sm)
     {
-        string arch = $"sm_{sm}";
+        int[] supported = SupportedArchs();
+        if (supported.Contains(sm)) return Cached(source, $"sm_{sm}", cubin: true);
+        int[] older = [.. supported.Where(a => a < sm)];
+        if (older.Length == 0)
+            throw new CudaException($"NVRTC {Version.Major}.{Version.Minor} cannot generate code for sm_{sm} (it supports sm_{string.Join(", sm_", supported)})");
+        return Cached(source, $"compute_{older.Max()}", cubin: false);
+    }
+
+    /// <summary>CUBIN for sm_<paramref name="sm"/>, from the disk cache when present.</summary>
+    public byte[] GetCubin(KernelSource source, int sm) => Cached(source, $"sm_{sm}", cubin: true);
+
+    private byte[] Cached(KernelSource source, string arch, bool cubin)
+    {
         string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(source.Text + "\n" + string.Join(' ', Options(arch))))).ToLowerInvariant()[..16];
         string name = Path.GetFileNameWithoutExtension(source.File);
-        string path = Path.Combine(CacheDirectory, $"{name}-{hash}-{arch}-nvrtc{Version.Major}.{Version.Minor}.cubin");
+        string path = Path.Combine(CacheDirectory, $"{name}-{hash}-{arch}-nvrtc{Version.Major}.{Version.Minor}.{(cubin ? "cubin" : "ptx")}");
         if (File.Exists(path)) return File.ReadAllBytes(path);
-        byte[] cubin = Compile(source, arch, cubin: true);
+        byte[] image = Compile(source, arch, cubin);
         try
         {
             Directory.CreateDirectory(CacheDirectory);
             string tmp = path + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllBytes(tmp, cubin);
+            File.WriteAllBytes(tmp, image);
             File.Move(tmp, path, overwrite: true); // atomic: a concurrent reader sees the old file or the whole new one
         }
         catch (IOException)
@@ -78,7 +94,7 @@ public sealed unsafe class KernelCompiler
         catch (UnauthorizedAccessException)
         {
         }
-        return cubin;
+        return image;
     }
 
     public static string[] Options(string arch) => [$"--gpu-architecture={arch}", "--std=c++17", "-lineinfo"];

@@ -87,8 +87,14 @@ public class KernelCompileTests(ITestOutputHelper output)
             byte[] first = compiler.GetCubin(source, 80);
             var files = Directory.GetFiles(dir);
             Assert.Single(files);
+            Assert.Equal(first, compiler.GetImage(source, 80));
             Assert.Contains($"-sm_80-nvrtc{compiler.Version.Major}.{compiler.Version.Minor}.cubin", files[0]);
             Assert.Equal(first, compiler.GetCubin(source, 80));
+            // A device newer than this NVRTC knows gets PTX for the newest architecture it supports.
+            int newest = KernelCompiler.SupportedArchs().Max();
+            byte[] ptx = compiler.GetImage(source, newest + 1);
+            Assert.Contains(".entry add_f32(", System.Text.Encoding.ASCII.GetString(ptx));
+            Assert.Contains(Directory.GetFiles(dir), f => f.EndsWith($"-compute_{newest}-nvrtc{compiler.Version.Major}.{compiler.Version.Minor}.ptx", StringComparison.Ordinal));
         }
         finally
         {
