@@ -12,13 +12,16 @@ namespace Engine.Tests.Cuda;
 /// </summary>
 public sealed class DeviceTests : IDisposable
 {
-    private readonly CudaContext? _ctx = CudaContext.TryCreate(out _);
+    private readonly CudaContext? _ctx;
+    private readonly string _reason;
+
+    public DeviceTests() => _ctx = CudaContext.TryCreate(out _reason);
 
     public void Dispose() => _ctx?.Dispose();
 
     private CudaContext Gpu()
     {
-        Skip.If(_ctx is null, "no CUDA device");
+        Skip.If(_ctx is null, "no CUDA device (" + _reason + ")");
         return _ctx!;
     }
 
