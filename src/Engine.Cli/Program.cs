@@ -11,6 +11,7 @@ public static class Program
         // One file per verb under Commands/; each returns its Command.
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(KernelsCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
