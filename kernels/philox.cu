@@ -1,9 +1,9 @@
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11; Random123 constants),
-// laid out exactly as the CPU's Engine.Random.Philox so a (seed, offset) pair gives the same stream everywhere:
+// laid out exactly as the CPU's Engine.Rng.Philox so a (seed, offset) pair gives the same stream everywhere:
 //   key     = (seed low 32 bits, seed high 32 bits)
 //   element i of a fill starting at stream offset o: counter c = (o + i) / 4 as (c low32, c high32, 0, 0),
 //   lane (o + i) % 4 of that counter's four outputs.
-//   uniform: u(x) = ((x >> 8) + 0.5f) · 2^-24, in (0, 1)   (24 random bits, exactly representable: bit-identical)
+//   uniform: u(x) = ((x >> 8) + 1) · 2^-24, in (0, 1]   (24 random bits, exactly representable: bit-identical)
 //   normal: Box–Muller per counter: lanes 0,1 from (u1 = u(x0), u2 = u(x1)), lanes 2,3 from (x2, x3):
 //           r = sqrtf(−2·logf(u1)), θ = 2π·u2, first = r·cosf(θ), second = r·sinf(θ).
 // Integer steps and the uniform are bit-identical to the CPU. The normals go through logf/cosf/sinf, whose last
@@ -36,7 +36,7 @@ static __device__ __forceinline__ void philox4x32_10(unsigned int ctr[4], unsign
 
 static __device__ __forceinline__ float philox_u01(unsigned int x)
 {
-    return ((float)(x >> 8) + 0.5f) * 5.9604644775390625e-8f; // 2^-24
+    return ((float)(x >> 8) + 1.0f) * 5.9604644775390625e-8f; // 2^-24: never 0, so logf(u) is finite
 }
 
 static __device__ __forceinline__ void philox_block(unsigned int out[4], unsigned long long counter, unsigned int key0, unsigned int key1)
