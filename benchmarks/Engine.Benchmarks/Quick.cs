@@ -7,19 +7,22 @@ namespace Engine.Benchmarks;
 
 /// <summary>
 /// `--summary`: a stopwatch run (best of a few repetitions) of every SGEMM shape, ours vs OpenBLAS at 1 and 2
-/// threads, printed as a Markdown table. Minutes, not the half hour BenchmarkDotNet takes; for development and
-/// sanity checks. Optional arguments: thread counts (e.g. `--summary 1`), `--reps N`.
+/// threads, then conv2d forward/backward at UNet shapes, printed as Markdown tables. Minutes, not the half hour
+/// BenchmarkDotNet takes; for development and sanity checks. Optional arguments: thread counts (e.g. `--summary 1`),
+/// `--reps N` (best of N, default 5), `--cpu` (thread CPU clock, 1 thread only), `--no-conv`.
 /// </summary>
 public static unsafe partial class Quick
 {
     public static void Run(string[] args)
     {
         int reps = 5;
+        bool noConv = false;
         var threads = new List<int>();
         for (int i = 1; i < args.Length; i++)
         {
             if (args[i] == "--reps") reps = int.Parse(args[++i]);
             else if (args[i] == "--cpu") s_cpuClock = true;
+            else if (args[i] == "--no-conv") noConv = true;
             else threads.Add(int.Parse(args[i]));
         }
         if (threads.Count == 0) threads.AddRange([1, 2]);
@@ -49,6 +52,35 @@ public static unsafe partial class Quick
                         m, n, k, 1f, a.F32, k, b.F32, n, 0f, c.F32, n));
                 double f = GemmShapes.Flops(shape) / 1e9;
                 Console.WriteLine($"| {shape} | {t} | {f / ours:F1} | {f / blas:F1} | {blas / ours:F2} |");
+            }
+        }
+        if (!noConv) Conv(threads, reps);
+    }
+
+    private static void Conv(List<int> threads, int reps)
+    {
+        Console.WriteLine();
+        Console.WriteLine("| conv (N=1) | threads | forward GFLOP/s | backward GFLOP/s |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var layer in ConvLayers.All)
+        {
+            var s = ConvLayers.Spec(layer);
+            using var arena = new NativeArena();
+            var x = arena.Alloc(s.XShape);
+            var w = arena.Alloc(s.WeightShape);
+            var b = arena.Alloc(s.K);
+            var y = arena.Alloc(s.YShape);
+            var dx = arena.Alloc(s.XShape);
+            var dw = arena.Alloc(s.WeightShape);
+            var db = arena.Alloc(s.K);
+            Fill(x.AsSpan(), 1);
+            Fill(w.AsSpan(), 2);
+            foreach (int t in threads)
+            {
+                var ops = new CpuOps(t);
+                var (fwd, bwd) = BestOfPairs(reps, () => ops.Conv2dForward(y, x, w, b, s), () => ops.Conv2dBackward(dx, dw, db, y, x, w, s));
+                double f = ConvLayers.ForwardFlops(layer) / 1e9;
+                Console.WriteLine($"| {layer} | {t} | {f / fwd:F1} | {2 * f / bwd:F1} |");
             }
         }
     }
