@@ -16,17 +16,23 @@ public static unsafe partial class Quick
     public static void Run(string[] args)
     {
         int reps = 5;
-        bool noConv = false;
+        bool noConv = false, kernelOnly = false;
         var threads = new List<int>();
         for (int i = 1; i < args.Length; i++)
         {
             if (args[i] == "--reps") reps = int.Parse(args[++i]);
             else if (args[i] == "--cpu") s_cpuClock = true;
             else if (args[i] == "--no-conv") noConv = true;
+            else if (args[i] == "--kernel") kernelOnly = true;
             else threads.Add(int.Parse(args[i]));
         }
         if (threads.Count == 0) threads.AddRange([1, 2]);
 
+        if (kernelOnly)
+        {
+            KernelPeak(reps);
+            return;
+        }
         Console.WriteLine($"OpenBLAS: {OpenBlas.Config}");
         Console.WriteLine();
         Console.WriteLine("| M×N×K | threads | ours GFLOP/s | OpenBLAS GFLOP/s | ours/OpenBLAS |");
@@ -55,6 +61,27 @@ public static unsafe partial class Quick
             }
         }
         if (!noConv) Conv(threads, reps);
+    }
+
+    /// <summary>`--kernel`: the AVX-512 micro-kernel alone on L1/L2-resident panels, the ceiling for the whole GEMM.</summary>
+    private static void KernelPeak(int reps)
+    {
+        const int kc = Engine.Cpu.Sgemm.SgemmDriver.KC, panels = 7;
+        using var arena = new NativeArena();
+        var a = arena.Alloc(kc * 8);
+        var b = arena.Alloc(kc * 48 * panels);
+        var c = arena.Alloc(8 * 48 * panels);
+        Fill(a.AsSpan(), 1);
+        Fill(b.AsSpan(), 2);
+        float* pa = a.F32, pb = b.F32, pc = c.F32;
+        void Run()
+        {
+            for (int it = 0; it < 1000; it++)
+                for (int j = 0; j < panels; j++)
+                    Engine.Cpu.Sgemm.Avx512Kernel.Run(kc, pa, pb + j * kc * 48, 48, pc + j * 48, 48 * panels, 1f, 1f);
+        }
+        var (t, _) = BestOfPairs(reps, Run, () => { });
+        Console.WriteLine($"micro-kernel 8x48, kc={kc}: {2.0 * 8 * 48 * kc * panels * 1000 / t / 1e9:F1} GFLOP/s");
     }
 
     private static void Conv(List<int> threads, int reps)

@@ -70,6 +70,13 @@ internal unsafe struct Avx512Kernel : IMicroKernel
     private static void Tile<TW>(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
         where TW : struct, IWidth
     {
+        // C is read (or written) only after the k loop; fetching its lines now hides the cache misses behind the FMAs.
+        for (int r = 0; r < 8; r++)
+        {
+            Sse.Prefetch0(c + r * ldc);
+            if (TW.Vectors > 1) Sse.Prefetch0(c + r * ldc + 16);
+            if (TW.Vectors > 2) Sse.Prefetch0(c + r * ldc + 32);
+        }
         Vector512<float> c00 = default, c01 = default, c02 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default;

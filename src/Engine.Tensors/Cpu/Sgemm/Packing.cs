@@ -118,6 +118,18 @@ internal static unsafe class Packing
         }
     }
 
+    /// <summary>Software prefetch (to L2) of rows × cols floats at row stride ld.</summary>
+    public static void PrefetchRows(float* src, nint ld, int rows, int cols)
+    {
+        if (!Sse.IsSupported) return;
+        for (int i = 0; i < rows; i++)
+        {
+            float* row = src + i * ld;
+            for (int j = 0; j < cols; j += 16) Sse.Prefetch1(row + j);
+            Sse.Prefetch1(row + cols - 1);
+        }
+    }
+
     /// <summary>Width of the panel starting with <paramref name="left"/> columns to go.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PanelWidth(int nr, int vw, int left) => Math.Min(nr, (left + vw - 1) / vw * vw);

@@ -17,13 +17,12 @@ public enum GemmKernel
 
 /// <summary>
 /// Row-major strided-batched SGEMM in the GotoBLAS/BLIS shape. C is cut into tasks of at most MT rows × NT columns
-/// (per batch); the cut depends on the shape only, never on the thread count. Each task owns its C block and
-/// runs the whole K loop itself:
+/// (per batch). Each task owns its C block and runs the whole K loop itself:
 /// <code>
 /// for pc in K step KC:                       (fixed order: the only thing the bits depend on)
 ///     pack op(B)[pc.., n0..n0+NT] → panels of NR columns (L2-resident)
 ///     for ir in task rows step MR:
-///         pack op(A)[ir..ir+MR, pc..] → one MR × KC panel (L1-resident)
+///         pack op(A)[ir..ir+MR, pc..] → one MR × KC panel (L1-resident); prefetch the next one
 ///         for each B panel: micro-kernel → C[MR × NR] (+= after the first pc)
 /// </code>
 /// So every C element is written by one task, with one fixed K order: results are bitwise identical for any
@@ -84,16 +83,21 @@ internal static unsafe class SgemmDriver
         }
     }
 
-    /// <summary>Task grid for one batch: rows and columns per task, multiples of MR and NR, from the shape alone.</summary>
-    private static (int Mt, int Nt, int MTasks, int NTasks) Grid(int m, int n, int mr, int nr, int batch)
+    /// <summary>
+    /// Task grid for one batch: rows and columns per task, multiples of MR and NR. Columns are cut at NT (the B block
+    /// that fits L2); rows at MT, and finer only as far as needed to give every worker about four tasks. The grid
+    /// may depend on the thread count because it cannot change a bit of the result: an element's arithmetic is the
+    /// same in every tile and panel width (edge tiles run the same kernel on a copy), and K is always cut at KC.
+    /// </summary>
+    private static (int Mt, int Nt, int MTasks, int NTasks) Grid(int m, int n, int mr, int nr, int batch, int threads)
     {
         int nTasks = (n + NT - 1) / NT;
         int nt = RoundUp((n + nTasks - 1) / nTasks, nr);
         nTasks = (n + nt - 1) / nt;
         int mtMax = MTPanels * mr;
         int mTasks = (m + mtMax - 1) / mtMax;
-        // Small products: cut rows finer so a few workers still have something to share (still shape-only).
-        while (batch * mTasks * nTasks < 8 && (m + mTasks) / (mTasks + 1) >= 4 * mr) mTasks++;
+        int wanted = threads > 1 ? 4 * threads : 1;
+        while (batch * mTasks * nTasks < wanted && (m + mTasks) / (mTasks + 1) >= 4 * mr) mTasks++;
         int mt = RoundUp((m + mTasks - 1) / mTasks, mr);
         mTasks = (m + mt - 1) / mt;
         return (mt, nt, mTasks, nTasks);
@@ -120,7 +124,7 @@ internal static unsafe class SgemmDriver
     private static void Run<TK>(in GemmSpec s, float* a, float* b, float* c, ParallelOptions workers)
         where TK : struct, IMicroKernel
     {
-        var job = new Job(s, (nint)a, (nint)b, (nint)c, Grid(s.M, s.N, TK.MR, TK.NR, s.Batch));
+        var job = new Job(s, (nint)a, (nint)b, (nint)c, Grid(s.M, s.N, TK.MR, TK.NR, s.Batch, workers.MaxDegreeOfParallelism));
         int tasks = s.Batch * job.MTasks * job.NTasks;
         if (tasks == 1 || workers.MaxDegreeOfParallelism == 1)
         {
@@ -159,6 +163,9 @@ internal static unsafe class SgemmDriver
             {
                 int rows = Math.Min(mr, m1 - i0);
                 Packing.PackA(aPack, mr, a, s.Lda, s.TransA, i0, rows, pc, kc);
+                // The next A panel is 8 short rows (kc floats each), too short for the hardware prefetcher to
+                // ramp up on: ask for them now, while this panel's kernels run.
+                if (!s.TransA && i0 + mr < m1) Packing.PrefetchRows(a + (i0 + mr) * (nint)s.Lda + pc, s.Lda, Math.Min(mr, m1 - i0 - mr), kc);
                 float* bp = bPack;
                 for (int jp = 0; jp < cols; jp += nr)
                 {
