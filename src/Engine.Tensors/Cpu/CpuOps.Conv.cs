@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Engine.Cpu.Sgemm;
 using Engine.Ops;
 using Engine.Tensors;
 
@@ -8,13 +7,12 @@ namespace Engine.Cpu;
 
 /// <summary>
 /// conv2d as GEMM, per image n (P = OutH·OutW, CRS = C·R·S):
-///   forward   y[n] (K × P)      = weight (K × CRS) · col(x[n]) (CRS × P)          + bias   (implicit: col never stored)
+///   forward   y[n] (K × P)      = weight (K × CRS) · col(x[n]) (CRS × P)          + bias
 ///   dweight  (K × CRS)         += dy[n] (K × P) · col(x[n])ᵀ (P × CRS)           (images in order n = 0, 1, ...)
 ///   dx[n]                       = col2im( weightᵀ (CRS × K) · dy[n] (K × P) )
 ///   dbias[k]                   += Σ_{n,p} dy[n, k, p]
 /// A 1×1, stride 1, unpadded conv skips im2col: x[n] already is its column matrix (C × H·W).
-/// The forward packs GEMM B panels straight from x (Im2ColB); the backward unfolds into a column workspace. That
-/// workspace (CRS × P floats) is grown once and kept on this CpuOps (a pinned managed array, so
+/// The column workspace (CRS × P floats) is grown once and kept on this CpuOps (a pinned managed array, so
 /// the GC frees it with the backend); ops on one CpuOps must therefore not run concurrently.
 /// </summary>
 public sealed partial class CpuOps
@@ -39,9 +37,12 @@ public sealed partial class CpuOps
         }
         else
         {
-            // Implicit GEMM: B panels are gathered from the image as they are packed, one batch entry per image.
-            var g = new GemmSpec(s.K, p, crs, false, false, crs, p, p, 0, 0, (long)s.K * p, s.N);
-            SgemmDriver.Run(GemmKernel, g, pw, new Im2ColB((nint)px, s), py, Workers);
+            float* col = Columns((long)crs * p);
+            for (int n = 0; n < s.N; n++)
+            {
+                Im2Col.Unfold(col, px + (long)n * s.C * s.H * s.W, s, Workers);
+                Gemm(py + (long)n * s.K * p, pw, col, GemmSpec.Dense(s.K, p, crs));
+            }
         }
 
         if (!bias.IsNone)

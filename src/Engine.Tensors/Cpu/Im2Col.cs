@@ -105,48 +105,6 @@ internal static unsafe class Im2Col
         }
     }
 
-    /// <summary>
-    /// One row of a packed B panel straight from the image: d[jj] = col[row][j + jj] for jj &lt; count, where j runs
-    /// over output pixels (oh, ow) in order. Same values as <see cref="Unfold"/> then a copy, without the column matrix.
-    /// </summary>
-    public static void PackRow(float* d, float* x, in Conv2dSpec s, int row, int j, int count)
-    {
-        int c = row / (s.R * s.S), r = row / s.S % s.R, sx = row % s.S;
-        float* plane = x + (long)c * s.H * s.W;
-        int ow = s.OutW;
-        var (lo, hi) = ValidColumns(s, sx);
-        int oy = j / ow, ox = j - oy * ow;
-        while (count > 0)
-        {
-            int seg = Math.Min(ow - ox, count);
-            int ih = oy * s.StrideH - s.PadH + r;
-            if ((uint)ih >= (uint)s.H)
-            {
-                new Span<float>(d, seg).Clear();
-            }
-            else
-            {
-                // Inside this segment [ox, ox + seg), the valid input columns are [a, b).
-                int a = Math.Clamp(lo, ox, ox + seg), b = Math.Clamp(hi, a, ox + seg);
-                float* src = plane + ih * s.W - s.PadW + sx;
-                new Span<float>(d, a - ox).Clear();
-                if (s.StrideW == 1)
-                {
-                    new ReadOnlySpan<float>(src + a, b - a).CopyTo(new Span<float>(d + (a - ox), b - a));
-                }
-                else
-                {
-                    for (int q = a; q < b; q++) d[q - ox] = src[q * s.StrideW];
-                }
-                new Span<float>(d + (b - ox), ox + seg - b).Clear();
-            }
-            d += seg;
-            count -= seg;
-            oy++;
-            ox = 0;
-        }
-    }
-
     /// <summary>Output columns [lo, hi) whose input column iw = ow·sw − pw + sx lies inside the image (floor division).</summary>
     private static (int Lo, int Hi) ValidColumns(in Conv2dSpec s, int sx)
     {
@@ -159,25 +117,4 @@ internal static unsafe class Im2Col
     private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 
     private static int CeilDiv(int a, int b) => -FloorDiv(-a, b);
-}
-
-/// <summary>op(B) = im2col(x) of one image, packed panel by panel: conv forward as an implicit GEMM.</summary>
-internal readonly unsafe struct Im2ColB(nint x, Conv2dSpec spec) : Sgemm.IPackB
-{
-    public void Pack(int batch, float* dst, int nr, int vw, int p0, int kc, int j0, int cols)
-    {
-        long image = (long)spec.C * spec.H * spec.W;
-        for (int jp = 0; jp < cols; jp += nr)
-        {
-            int valid = Math.Min(nr, cols - jp);
-            int w = Sgemm.Packing.PanelWidth(nr, vw, cols - jp);
-            for (int p = 0; p < kc; p++)
-            {
-                float* d = dst + p * w;
-                Im2Col.PackRow(d, (float*)x + batch * image, spec, p0 + p, j0 + jp, valid);
-                new Span<float>(d + valid, w - valid).Clear();
-            }
-            dst += kc * w;
-        }
-    }
 }

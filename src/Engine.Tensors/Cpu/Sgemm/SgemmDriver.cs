@@ -53,15 +53,7 @@ internal static unsafe class SgemmDriver
         return GemmKernel.Scalar;
     }
 
-    public static void Run(GemmKernel kernel, in GemmSpec s, float* a, float* b, float* c, ParallelOptions workers) =>
-        Run(kernel, s, a, new MatrixB((nint)b, s.Ldb, s.TransB, s.StrideB), c, workers);
-
-    /// <summary>
-    /// The same with op(B) produced by <paramref name="b"/> panel by panel (e.g. an image unfolded on the fly for
-    /// conv, so the column matrix never exists); the spec's B fields are not used.
-    /// </summary>
-    public static void Run<TB>(GemmKernel kernel, in GemmSpec s, float* a, TB b, float* c, ParallelOptions workers)
-        where TB : struct, IPackB
+    public static void Run(GemmKernel kernel, in GemmSpec s, float* a, float* b, float* c, ParallelOptions workers)
     {
         if (s.M == 0 || s.N == 0) return;
         if (s.K == 0 || s.Alpha == 0)
@@ -71,9 +63,9 @@ internal static unsafe class SgemmDriver
         }
         switch (Resolve(kernel))
         {
-            case GemmKernel.Avx512: Run<Avx512Kernel, TB>(s, a, b, c, workers); break;
-            case GemmKernel.Avx2: Run<Avx2Kernel, TB>(s, a, b, c, workers); break;
-            default: Run<ScalarKernel, TB>(s, a, b, c, workers); break;
+            case GemmKernel.Avx512: Run<Avx512Kernel>(s, a, b, c, workers); break;
+            case GemmKernel.Avx2: Run<Avx2Kernel>(s, a, b, c, workers); break;
+            default: Run<ScalarKernel>(s, a, b, c, workers); break;
         }
     }
 
@@ -113,15 +105,13 @@ internal static unsafe class SgemmDriver
 
     private static int RoundUp(int v, int to) => (v + to - 1) / to * to;
 
-    private readonly struct Job<TB>
-        where TB : struct, IPackB
+    private readonly struct Job
     {
         public readonly GemmSpec S;
-        public readonly nint A, C;
-        public readonly TB B;
+        public readonly nint A, B, C;
         public readonly int Mt, Nt, MTasks, NTasks;
 
-        public Job(in GemmSpec s, nint a, TB b, nint c, (int Mt, int Nt, int MTasks, int NTasks) g)
+        public Job(in GemmSpec s, nint a, nint b, nint c, (int Mt, int Nt, int MTasks, int NTasks) g)
         {
             S = s;
             A = a;
@@ -131,25 +121,23 @@ internal static unsafe class SgemmDriver
         }
     }
 
-    private static void Run<TK, TB>(in GemmSpec s, float* a, TB b, float* c, ParallelOptions workers)
+    private static void Run<TK>(in GemmSpec s, float* a, float* b, float* c, ParallelOptions workers)
         where TK : struct, IMicroKernel
-        where TB : struct, IPackB
     {
-        var job = new Job<TB>(s, (nint)a, b, (nint)c, Grid(s.M, s.N, TK.MR, TK.NR, s.Batch, workers.MaxDegreeOfParallelism));
+        var job = new Job(s, (nint)a, (nint)b, (nint)c, Grid(s.M, s.N, TK.MR, TK.NR, s.Batch, workers.MaxDegreeOfParallelism));
         int tasks = s.Batch * job.MTasks * job.NTasks;
         if (tasks == 1 || workers.MaxDegreeOfParallelism == 1)
         {
-            for (int t = 0; t < tasks; t++) Task<TK, TB>(job, t);
+            for (int t = 0; t < tasks; t++) Task<TK>(job, t);
         }
         else
         {
-            Parallel.For(0, tasks, workers, t => Task<TK, TB>(job, t));
+            Parallel.For(0, tasks, workers, t => Task<TK>(job, t));
         }
     }
 
-    private static void Task<TK, TB>(in Job<TB> job, int t)
+    private static void Task<TK>(in Job job, int t)
         where TK : struct, IMicroKernel
-        where TB : struct, IPackB
     {
         ref readonly var s = ref job.S;
         int mr = TK.MR, nr = TK.NR, vw = TK.VW;
@@ -158,6 +146,7 @@ internal static unsafe class SgemmDriver
         int m0 = mi * job.Mt, m1 = Math.Min(s.M, m0 + job.Mt);
         int n0 = ni * job.Nt, cols = Math.Min(s.N, n0 + job.Nt) - n0;
         float* a = (float*)job.A + bi * s.StrideA;
+        float* b = (float*)job.B + bi * s.StrideB;
         float* c = (float*)job.C + bi * s.StrideC;
         nint ldc = s.Ldc;
 
@@ -169,7 +158,7 @@ internal static unsafe class SgemmDriver
         {
             int kc = Math.Min(KC, s.K - pc);
             float beta = pc == 0 ? s.Beta : 1f;
-            job.B.Pack(bi, bPack, nr, vw, pc, kc, n0, cols);
+            Packing.PackB(bPack, nr, vw, b, s.Ldb, s.TransB, pc, kc, n0, cols);
             for (int i0 = m0; i0 < m1; i0 += mr)
             {
                 int rows = Math.Min(mr, m1 - i0);
