@@ -83,6 +83,63 @@ public class ConvTests
             (xs, dy) => Backward(h, s, xs[0], xs[1], dy));
     }
 
+    /// <summary>The exact gradients of L = Σ dy ⊙ conv(x, w, b), by the chain rule on the reference loops.</summary>
+    private static (double[] Dx, double[] Dw, double[] Db) ReferenceBackward(Conv2dSpec s, double[] x, double[] w, double[] dy)
+    {
+        int oh = s.OutH, ow = s.OutW;
+        var dx = new double[x.Length];
+        var dw = new double[w.Length];
+        var db = new double[s.K];
+        for (int n = 0; n < s.N; n++)
+            for (int k = 0; k < s.K; k++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        double g = dy[((n * s.K + k) * oh + oy) * ow + ox];
+                        db[k] += g;
+                        for (int c = 0; c < s.C; c++)
+                            for (int r = 0; r < s.R; r++)
+                                for (int q = 0; q < s.S; q++)
+                                {
+                                    int ih = oy * s.StrideH - s.PadH + r, iw = ox * s.StrideW - s.PadW + q;
+                                    if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
+                                    int xi = ((n * s.C + c) * s.H + ih) * s.W + iw, wi = ((k * s.C + c) * s.R + r) * s.S + q;
+                                    dx[xi] += g * w[wi];
+                                    dw[wi] += g * x[xi];
+                                }
+                    }
+        return (dx, dw, db);
+    }
+
+    public static TheoryData<string, Conv2dSpec> LargerGeometries() => new()
+    {
+        // More output pixels than one GEMM task (480 columns) and C·R·S over one K block (256): the packing
+        // crosses task and block boundaries in the middle of image rows.
+        { "3x3 s1 p1 23x23 C=30", Conv2dSpec.Square(2, 30, 23, 23, 9, 3, 1, 1) },
+        { "4x4 s2 p1 45x45 C=29", Conv2dSpec.Square(1, 29, 45, 45, 10, 4, 2, 1) },
+        { "1x1 s1 p0 23x23 C=300", Conv2dSpec.Square(2, 300, 23, 23, 11, 1) },
+    };
+
+    [Theory]
+    [MemberData(nameof(LargerGeometries))]
+    public void Conv2d_Larger_MatchesReference(string name, Conv2dSpec s)
+    {
+        using var h = new OpHarness();
+        var x = OpHarness.Randn(s.N * s.C * s.H * s.W, 21);
+        var w = OpHarness.Randn(s.K * s.C * s.R * s.S, 22, 0.2);
+        var b = OpHarness.Randn(s.K, 23);
+        var dy = OpHarness.Randn(s.N * s.K * s.OutH * s.OutW, 24);
+        var y = h.Zeros(s.YShape.ToArray());
+        h.Ops.Conv2dForward(y, h.Tensor(x, s.XShape.ToArray()), h.Tensor(w, s.WeightShape.ToArray()), h.Tensor(b, s.K), s);
+        Close.Assert($"conv {name}", y.AsSpan(), Reference(s, x, w, b), 1e-4, 1e-4);
+
+        var got = Backward(h, s, x, w, dy);
+        var (ex, ew, eb) = ReferenceBackward(s, x, w, dy);
+        Close.Assert($"conv {name} dx", got[0], ex, 1e-4, 1e-4);
+        Close.Assert($"conv {name} dweight", got[1], ew, 1e-4, 1e-3);
+        Close.Assert($"conv {name} dbias", got[2], eb, 1e-4, 1e-3);
+    }
+
     [Fact]
     public void Conv2d_Backward_AccumulatesParameterGradients()
     {
