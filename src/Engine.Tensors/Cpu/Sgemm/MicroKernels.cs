@@ -179,6 +179,11 @@ internal unsafe struct Avx2Kernel : IMicroKernel
     private static void Tile<TW>(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
         where TW : struct, IWidth
     {
+        for (int r = 0; r < 6; r++)
+        {
+            Sse.Prefetch0(c + r * ldc);
+            if (TW.Vectors > 1) Sse.Prefetch0(c + r * ldc + 8);
+        }
         Vector256<float> c00 = default, c01 = default;
         Vector256<float> c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default;

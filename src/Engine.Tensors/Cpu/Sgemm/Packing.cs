@@ -40,6 +40,12 @@ internal static unsafe class Packing
         {
             for (; done + 8 <= kc; done += 8) Transpose8x8(s0 + done, lda, dst + done * 8, 8);
         }
+        else if (rows == 6 && mr == 6 && Avx.IsSupported)
+        {
+            // Each 8-float store runs 2 floats into the next k step, which the next store overwrites; the last
+            // one ends 2 floats past the panel, inside the pack buffer's slack (it holds KC · 8 floats).
+            for (; done + 8 <= kc; done += 8) Transpose6x8(s0 + done, lda, dst + done * 6);
+        }
         for (int i = 0; i < mr; i++)
         {
             if (i < rows)
@@ -133,6 +139,41 @@ internal static unsafe class Packing
     /// <summary>Width of the panel starting with <paramref name="left"/> columns to go.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PanelWidth(int nr, int vw, int left) => Math.Min(nr, (left + vw - 1) / vw * vw);
+
+    /// <summary>dst[c·6 + r] = src[r·lds + c] for a 6 × 8 block, by 8 × 8 with two zero rows and overlapping stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose6x8(float* src, nint lds, float* dst)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + lds);
+        var r2 = Avx.LoadVector256(src + 2 * lds);
+        var r3 = Avx.LoadVector256(src + 3 * lds);
+        var r4 = Avx.LoadVector256(src + 4 * lds);
+        var r5 = Avx.LoadVector256(src + 5 * lds);
+        var z = Vector256<float>.Zero;
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var s0 = Avx.Shuffle(t0, t2, 0x44);
+        var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44);
+        var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, z, 0x44);
+        var s5 = Avx.Shuffle(t4, z, 0xEE);
+        var s6 = Avx.Shuffle(t5, z, 0x44);
+        var s7 = Avx.Shuffle(t5, z, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + 6, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 12, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 18, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 24, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 30, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 36, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 42, Avx.Permute2x128(s3, s7, 0x31));
+    }
 
     /// <summary>dst[c·ldd + r] = src[r·lds + c] for an 8 × 8 block (unpack, shuffle, lane swap).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
