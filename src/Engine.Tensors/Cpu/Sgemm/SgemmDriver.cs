@@ -85,7 +85,8 @@ internal static unsafe class SgemmDriver
 
     /// <summary>
     /// Task grid for one batch: rows and columns per task, multiples of MR and NR. Columns are cut at NT (the B block
-    /// that fits L2); rows at MT, and finer only as far as needed to give every worker about four tasks. The grid
+    /// that fits L2); rows at MT, and finer only as far as needed to give every worker about four tasks (and all
+    /// workers the same number, where the rows allow). The grid
     /// may depend on the thread count because it cannot change a bit of the result: an element's arithmetic is the
     /// same in every tile and panel width (edge tiles run the same kernel on a copy), and K is always cut at KC.
     /// </summary>
@@ -97,7 +98,8 @@ internal static unsafe class SgemmDriver
         int mtMax = MTPanels * mr;
         int mTasks = (m + mtMax - 1) / mtMax;
         int wanted = threads > 1 ? 4 * threads : 1;
-        while (batch * mTasks * nTasks < wanted && (m + mTasks) / (mTasks + 1) >= 4 * mr) mTasks++;
+        while ((batch * mTasks * nTasks < wanted || batch * mTasks * nTasks % threads != 0) && (m + mTasks) / (mTasks + 1) >= 4 * mr)
+            mTasks++;
         int mt = RoundUp((m + mTasks - 1) / mTasks, mr);
         mTasks = (m + mt - 1) / mt;
         return (mt, nt, mTasks, nTasks);
@@ -124,7 +126,7 @@ internal static unsafe class SgemmDriver
     private static void Run<TK>(in GemmSpec s, float* a, float* b, float* c, ParallelOptions workers)
         where TK : struct, IMicroKernel
     {
-        var job = new Job(s, (nint)a, (nint)b, (nint)c, Grid(s.M, s.N, TK.MR, TK.NR, s.Batch, workers.MaxDegreeOfParallelism));
+        var job = new Job(s, (nint)a, (nint)b, (nint)c, Grid(s.M, s.N, TK.MR, TK.NR, s.Batch, Math.Max(1, workers.MaxDegreeOfParallelism)));
         int tasks = s.Batch * job.MTasks * job.NTasks;
         if (tasks == 1 || workers.MaxDegreeOfParallelism == 1)
         {
