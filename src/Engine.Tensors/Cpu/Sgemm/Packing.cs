@@ -67,10 +67,10 @@ internal static unsafe class Packing
     /// </summary>
     public static void PackB(float* dst, int nr, int vw, float* b, nint ldb, bool transB, int p0, int kc, int j0, int cols)
     {
-        for (int jp = 0; jp < cols; jp += nr)
+        for (int jp = 0, w; jp < cols; jp += w)
         {
-            int valid = Math.Min(nr, cols - jp);
-            int w = PanelWidth(nr, vw, cols - jp);
+            w = PanelWidth(nr, vw, cols - jp);
+            int valid = Math.Min(w, cols - jp);
             if (!transB)
             {
                 float* src = b + p0 * ldb + j0 + jp;
@@ -136,9 +136,17 @@ internal static unsafe class Packing
         }
     }
 
-    /// <summary>Width of the panel starting with <paramref name="left"/> columns to go.</summary>
+    /// <summary>
+    /// Width of the panel starting with <paramref name="left"/> columns to go: full NR panels, then the rest rounded
+    /// up to whole vectors. A rest of just over one NR panel (with NR = 3 vectors) is split into two 2-vector panels
+    /// rather than 3 + 1, because the 1-vector kernel has too few accumulators to keep the FMA pipes busy.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int PanelWidth(int nr, int vw, int left) => Math.Min(nr, (left + vw - 1) / vw * vw);
+    public static int PanelWidth(int nr, int vw, int left)
+    {
+        if (nr == 3 * vw && left > nr && left <= nr + vw) return 2 * vw;
+        return Math.Min(nr, (left + vw - 1) / vw * vw);
+    }
 
     /// <summary>dst[c·6 + r] = src[r·lds + c] for a 6 × 8 block, by 8 × 8 with two zero rows and overlapping stores.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -169,10 +169,10 @@ internal static unsafe class SgemmDriver
                 // ramp up on: ask for them now, while this panel's kernels run.
                 if (!s.TransA && i0 + mr < m1) Packing.PrefetchRows(a + (i0 + mr) * (nint)s.Lda + pc, s.Lda, Math.Min(mr, m1 - i0 - mr), kc);
                 float* bp = bPack;
-                for (int jp = 0; jp < cols; jp += nr)
+                for (int jp = 0, w; jp < cols; jp += w)
                 {
-                    int w = Packing.PanelWidth(nr, vw, cols - jp);
-                    int valid = Math.Min(nr, cols - jp);
+                    w = Packing.PanelWidth(nr, vw, cols - jp);
+                    int valid = Math.Min(w, cols - jp);
                     float* ct = c + i0 * ldc + n0 + jp;
                     if (rows == mr && valid == w)
                     {
