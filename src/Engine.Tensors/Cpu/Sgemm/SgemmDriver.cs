@@ -86,9 +86,9 @@ internal static unsafe class SgemmDriver
     /// <summary>
     /// Task grid for one batch: rows and columns per task, multiples of MR and NR. Columns are cut at NT (the B block
     /// that fits L2); rows at MT, and finer only as far as needed to give every worker about four tasks (and all
-    /// workers the same number, where the rows allow). The grid
-    /// may depend on the thread count because it cannot change a bit of the result: an element's arithmetic is the
-    /// same in every tile and panel width (edge tiles run the same kernel on a copy), and K is always cut at KC.
+    /// workers the same number, where the rows allow). The grid may depend on the thread count because it cannot
+    /// change a bit of the result: an element's arithmetic is the same in every tile and panel width (edge tiles run
+    /// the same kernel on a copy), and K is always cut at KC.
     /// </summary>
     private static (int Mt, int Nt, int MTasks, int NTasks) Grid(int m, int n, int mr, int nr, int batch, int threads)
     {
@@ -98,11 +98,13 @@ internal static unsafe class SgemmDriver
         int mtMax = MTPanels * mr;
         int mTasks = (m + mtMax - 1) / mtMax;
         int wanted = threads > 1 ? 4 * threads : 1;
-        while ((batch * mTasks * nTasks < wanted || batch * mTasks * nTasks % threads != 0) && (m + mTasks) / (mTasks + 1) >= 4 * mr)
-            mTasks++;
+        while (NeedsSplit(batch * mTasks * nTasks) && (m + mTasks) / (mTasks + 1) >= 4 * mr) mTasks++;
         int mt = RoundUp((m + mTasks - 1) / mTasks, mr);
         mTasks = (m + mt - 1) / mt;
         return (mt, nt, mTasks, nTasks);
+
+        // Too few tasks to share, or few enough that an uneven count leaves a worker idle at the end.
+        bool NeedsSplit(int total) => total < wanted || (total < 4 * wanted && total % threads != 0);
     }
 
     private static int RoundUp(int v, int to) => (v + to - 1) / to * to;
