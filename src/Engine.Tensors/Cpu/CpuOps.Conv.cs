@@ -12,8 +12,9 @@ namespace Engine.Cpu;
 ///   dx[n]                       = col2im( weightᵀ (CRS × K) · dy[n] (K × P) )
 ///   dbias[k]                   += Σ_{n,p} dy[n, k, p]
 /// A 1×1, stride 1, unpadded conv skips im2col: x[n] already is its column matrix (C × H·W).
-/// The column workspace (CRS × P floats) is grown once and kept on this CpuOps (a pinned managed array, so
-/// the GC frees it with the backend); ops on one CpuOps must therefore not run concurrently.
+/// The column workspace (CRS × P floats, or a band of output rows of it for very large images) is grown once and
+/// kept on this CpuOps (a pinned managed array, so the GC frees it with the backend); ops on one CpuOps must
+/// therefore not run concurrently.
 /// </summary>
 public sealed partial class CpuOps
 {
@@ -37,11 +38,18 @@ public sealed partial class CpuOps
         }
         else
         {
-            float* col = Columns((long)crs * p);
+            int rows = BandRows(s);
+            float* col = Columns((long)crs * rows * s.OutW);
             for (int n = 0; n < s.N; n++)
             {
-                Im2Col.Unfold(col, px + (long)n * s.C * s.H * s.W, s, Workers);
-                Gemm(py + (long)n * s.K * p, pw, col, GemmSpec.Dense(s.K, p, crs));
+                for (int oy0 = 0; oy0 < s.OutH; oy0 += rows)
+                {
+                    int oy1 = Math.Min(s.OutH, oy0 + rows), pb = (oy1 - oy0) * s.OutW;
+                    Im2Col.Unfold(col, px + (long)n * s.C * s.H * s.W, s, oy0, oy1, Workers);
+                    // y[n][:, band] = weight · col(band): a column slice of y, so ldc = P.
+                    Gemm(py + (long)n * s.K * p + oy0 * s.OutW, pw, col,
+                        new GemmSpec(s.K, pb, crs, false, false, crs, pb, p, 0, 0, 0));
+                }
             }
         }
 
@@ -96,20 +104,43 @@ public sealed partial class CpuOps
         }
 
         if (dweight.IsNone && dx.IsNone) return;
-        float* col = Columns((long)crs * p);
+        int rows = BandRows(s);
+        float* col = Columns((long)crs * rows * s.OutW);
         for (int n = 0; n < s.N; n++)
         {
-            if (!dweight.IsNone)
+            float* dyn = pdy + n * yImage;
+            for (int oy0 = 0; oy0 < s.OutH; oy0 += rows)
             {
-                Im2Col.Unfold(col, x.F32 + n * xImage, s, Workers);
-                Gemm(dweight.F32, pdy + n * yImage, col, GemmSpec.Dense(s.K, crs, p, transB: true, beta: 1f));
-            }
-            if (!dx.IsNone)
-            {
-                Gemm(col, weight.F32, pdy + n * yImage, GemmSpec.Dense(crs, p, s.K, transA: true));
-                Im2Col.Fold(dx.F32 + n * xImage, col, s, Workers);
+                int oy1 = Math.Min(s.OutH, oy0 + rows), pb = (oy1 - oy0) * s.OutW;
+                if (!dweight.IsNone)
+                {
+                    // dweight += dy[n][:, band] · col(band)ᵀ
+                    Im2Col.Unfold(col, x.F32 + n * xImage, s, oy0, oy1, Workers);
+                    Gemm(dweight.F32, dyn + oy0 * s.OutW, col,
+                        new GemmSpec(s.K, crs, pb, false, true, p, pb, crs, 0, 0, 0, Beta: 1f));
+                }
+                if (!dx.IsNone)
+                {
+                    // col(band) = weightᵀ · dy[n][:, band], summed back onto dx[n] (cleared by the first band).
+                    Gemm(col, weight.F32, dyn + oy0 * s.OutW,
+                        new GemmSpec(crs, pb, s.K, true, false, crs, p, pb, 0, 0, 0));
+                    Im2Col.Fold(dx.F32 + n * xImage, col, s, oy0, oy1, oy0 == 0, Workers);
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// Most column-matrix floats at once (default 64 Mi floats, 256 MiB); larger images (VAE at full resolution) are
+    /// unfolded in bands of output rows. Settable so tests can force bands on small shapes.
+    /// </summary>
+    internal long MaxColumnFloats { get; set; } = 64L << 20;
+
+    /// <summary>Output rows per band: all of them unless the column matrix would exceed <see cref="MaxColumnFloats"/>.</summary>
+    private int BandRows(in Conv2dSpec s)
+    {
+        long perRow = (long)s.C * s.R * s.S * s.OutW;
+        return (int)Math.Clamp(MaxColumnFloats / perRow, 1, s.OutH);
     }
 
     /// <summary>dbias[k] += Σ_n Σ_p dy[n, k, p]: each k by one task, images summed in order in double.</summary>

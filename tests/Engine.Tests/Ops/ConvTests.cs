@@ -140,6 +140,27 @@ public class ConvTests
         Close.Assert($"conv {name} dbias", got[2], eb, 1e-4, 1e-3);
     }
 
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void Conv2d_Bands_MatchReference(string name, Conv2dSpec s)
+    {
+        // A column workspace of one output row forces the banded im2col used for very large images.
+        using var h = new OpHarness();
+        h.Ops.MaxColumnFloats = 1;
+        var x = OpHarness.Randn(s.N * s.C * s.H * s.W, 31);
+        var w = OpHarness.Randn(s.K * s.C * s.R * s.S, 32, 0.5);
+        var b = OpHarness.Randn(s.K, 33);
+        var dy = OpHarness.Randn(s.N * s.K * s.OutH * s.OutW, 34);
+        var y = h.Zeros(s.YShape.ToArray());
+        h.Ops.Conv2dForward(y, h.Tensor(x, s.XShape.ToArray()), h.Tensor(w, s.WeightShape.ToArray()), h.Tensor(b, s.K), s);
+        Close.Assert($"conv {name} banded", y.AsSpan(), Reference(s, x, w, b), 1e-4, 1e-5);
+        var got = Backward(h, s, x, w, dy);
+        var (ex, ew, eb) = ReferenceBackward(s, x, w, dy);
+        Close.Assert($"conv {name} banded dx", got[0], ex, 1e-4, 1e-5);
+        Close.Assert($"conv {name} banded dweight", got[1], ew, 1e-4, 1e-5);
+        Close.Assert($"conv {name} banded dbias", got[2], eb, 1e-4, 1e-5);
+    }
+
     [Fact]
     public void Conv2d_Backward_AccumulatesParameterGradients()
     {
