@@ -8,9 +8,10 @@ public readonly record struct Conv2dSpec(
     int K, int R, int S,
     int StrideH = 1, int StrideW = 1, int PadH = 0, int PadW = 0)
 {
-    public int OutH => (H + 2 * PadH - R) / StrideH + 1;
+    // A zero stride yields 0 instead of throwing, so that an invalid spec can still be printed in its error message.
+    public int OutH => StrideH > 0 ? (H + 2 * PadH - R) / StrideH + 1 : 0;
 
-    public int OutW => (W + 2 * PadW - S) / StrideW + 1;
+    public int OutW => StrideW > 0 ? (W + 2 * PadW - S) / StrideW + 1 : 0;
 
     public Shape XShape => new(N, C, H, W);
 
