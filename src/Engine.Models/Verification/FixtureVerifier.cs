@@ -59,6 +59,7 @@ public sealed class FixtureVerifier(string folder, IOps ops)
 
     public IEnumerable<ParityResult> UNet(SafetensorsReader cases)
     {
+        ReadCasesJson();
         using var parameters = new NativeArena();
         using var activations = new NativeArena();
         using var gradients = new NativeArena();
