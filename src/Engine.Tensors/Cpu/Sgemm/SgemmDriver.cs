@@ -84,20 +84,21 @@ internal static unsafe class SgemmDriver
     }
 
     /// <summary>
-    /// Task grid for one batch: rows and columns per task, multiples of MR and NR. Columns are cut at NT (the B block
-    /// that fits L2); rows at MT, and finer only as far as needed to give every worker about four tasks (and all
-    /// workers the same number, where the rows allow). The grid may depend on the thread count because it cannot
-    /// change a bit of the result: an element's arithmetic is the same in every tile and panel width (edge tiles run
-    /// the same kernel on a copy), and K is always cut at KC.
+    /// Task grid for one batch: rows per task a multiple of MR, columns a multiple of the vector width. Columns are
+    /// cut evenly into pieces of at most NT (the B block that fits L2); rows at MT, and finer only as far as needed
+    /// to give every worker at least two tasks (and all workers the same number, where the rows allow): fewer,
+    /// larger tasks repack less. The grid may depend on the thread count because it cannot change a bit of the
+    /// result: an element's arithmetic is the same in every tile and panel width (edge tiles run the same kernel on
+    /// a copy), and K is always cut at KC.
     /// </summary>
-    private static (int Mt, int Nt, int MTasks, int NTasks) Grid(int m, int n, int mr, int nr, int batch, int threads)
+    private static (int Mt, int Nt, int MTasks, int NTasks) Grid(int m, int n, int mr, int vw, int batch, int threads)
     {
         int nTasks = (n + NT - 1) / NT;
-        int nt = RoundUp((n + nTasks - 1) / nTasks, nr);
+        int nt = RoundUp((n + nTasks - 1) / nTasks, vw);
         nTasks = (n + nt - 1) / nt;
         int mtMax = MTPanels * mr;
         int mTasks = (m + mtMax - 1) / mtMax;
-        int wanted = threads > 1 ? 4 * threads : 1;
+        int wanted = threads > 1 ? 2 * threads : 1;
         while (NeedsSplit(batch * mTasks * nTasks) && (m + mTasks) / (mTasks + 1) >= 4 * mr) mTasks++;
         int mt = RoundUp((m + mTasks - 1) / mTasks, mr);
         mTasks = (m + mt - 1) / mt;
@@ -128,7 +129,7 @@ internal static unsafe class SgemmDriver
     private static void Run<TK>(in GemmSpec s, float* a, float* b, float* c, ParallelOptions workers)
         where TK : struct, IMicroKernel
     {
-        var job = new Job(s, (nint)a, (nint)b, (nint)c, Grid(s.M, s.N, TK.MR, TK.NR, s.Batch, Math.Max(1, workers.MaxDegreeOfParallelism)));
+        var job = new Job(s, (nint)a, (nint)b, (nint)c, Grid(s.M, s.N, TK.MR, TK.VW, s.Batch, Math.Max(1, workers.MaxDegreeOfParallelism)));
         int tasks = s.Batch * job.MTasks * job.NTasks;
         if (tasks == 1 || workers.MaxDegreeOfParallelism == 1)
         {
