@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Engine.Memory;
+using Engine.Models;
+using Engine.Models.Clip;
+using Engine.Models.Unet;
+using Engine.Tensors;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>doco bench unet --config sd15|tiny [--batch N] [--size H] [--steps S] [--train all|attention|kv]</c>:
+/// a UNet and text encoder with random weights; time per training step (text encoder forward, UNet forward,
+/// MSE, UNet backward) and peak memory.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "sd15 or tiny", DefaultValueFactory = _ => "tiny" };
+        var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 1 };
+        var size = new Option<int>("--size") { Description = "latent height and width (default: 64 for sd15, 16 for tiny)" };
+        var steps = new Option<int>("--steps") { Description = "timed steps after one warm-up step", DefaultValueFactory = _ => 2 };
+        var train = new Option<string>("--train") { Description = "trainable UNet parameters: all, attention or kv", DefaultValueFactory = _ => "all" };
+        var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var unet = new Command("unet", "Time a UNet training step with random weights.") { config, batch, size, steps, train, backend };
+        unet.SetAction(parse => RunUNet(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
+            parse.GetValue(train)!, parse.GetValue(backend)!, Console.Out, Console.Error));
+        return new Command("bench", "Benchmarks of whole model steps.") { unet };
+    }
+
+    public static int RunUNet(string configName, int batch, int size, int steps, string train, string backend, TextWriter output, TextWriter error)
+    {
+        (UNetConfig unetConfig, ClipTextConfig textConfig, int defaultSize) = configName switch
+        {
+            "sd15" => (new UNetConfig(), new ClipTextConfig(), 64),
+            "tiny" => (new UNetConfig
+            {
+                BlockOutChannels = [32, 64],
+                DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"],
+                UpBlockTypes = ["CrossAttnUpBlock2D", "UpBlock2D"],
+                NumAttentionHeads = [8, 8],
+                CrossAttentionDim = 32,
+                NormNumGroups = 8,
+            }, new ClipTextConfig(32, 37, 5, 4, 1000), 16),
+            _ => (null!, null!, 0),
+        };
+        if (unetConfig is null) { error.WriteLine($"bench: unknown --config '{configName}' (sd15 or tiny)"); return 2; }
+        Func<string, bool>? trainable = train switch
+        {
+            "all" => _ => true,
+            "attention" => n => n.Contains(".attn", StringComparison.Ordinal),
+            "kv" => n => n.Contains(".attn2.to_k", StringComparison.Ordinal) || n.Contains(".attn2.to_v", StringComparison.Ordinal),
+            _ => null,
+        };
+        if (trainable is null) { error.WriteLine($"bench: unknown --train '{train}' (all, attention or kv)"); return 2; }
+        if (batch < 1 || steps < 1) { error.WriteLine("bench: --batch and --steps must be ≥ 1"); return 2; }
+        size = size > 0 ? size : defaultSize;
+        var ops = Backends.Select(backend, error);
+        if (ops is null) return 2;
+
+        using var parameters = new NativeArena();
+        using var activations = new NativeArena();
+        using var gradients = new NativeArena();
+        var setup = Stopwatch.StartNew();
+        var model = new UNet2DConditionModel(unetConfig, parameters, trainable);
+        var text = new ClipTextModel(textConfig, parameters);
+        RandomInit.Fill(ops, model.Parameters, 1);
+        RandomInit.Fill(ops, text.Parameters, 2);
+        var ids = parameters.Alloc(new Shape(batch, textConfig.MaxPositionEmbeddings), DType.I32);
+        var textActs = text.Activations(parameters, batch, textConfig.MaxPositionEmbeddings);
+        var latents = parameters.Alloc(new Shape(batch, unetConfig.InChannels, size, size));
+        var noise = parameters.Alloc(latents.Shape);
+        var dEps = parameters.Alloc(latents.Shape);
+        var loss = parameters.Alloc(new Shape(1));
+        ops.RandomNormal(latents, 3, 0);
+        ops.RandomNormal(noise, 4, 0);
+        var timesteps = Enumerable.Range(0, batch).Select(i => 100f + 400f * i).ToArray();
+        var w = new Workspace(ops, activations, gradients);
+        var layout = model.Parameters.Layout;
+        output.WriteLine($"unet {configName}: {layout.TotalCount:N0} parameters ({layout.TrainableCount:N0} trainable: {train}), text encoder {text.Parameters.Layout.TotalCount:N0}; " +
+            $"latents {latents.Shape}, {ops.Name}; setup {setup.Elapsed.TotalSeconds:F1} s");
+
+        var times = new List<(double Text, double Forward, double Backward)>();
+        for (int step = 0; step <= steps; step++)
+        {
+            w.Reset();
+            var t0 = Stopwatch.StartNew();
+            var ehs = text.Forward(ops, textActs, ids);
+            double tText = t0.Elapsed.TotalSeconds;
+            var eps = model.Forward(w, latents, timesteps, ehs);
+            ops.MseForward(loss, eps, noise);
+            double tForward = t0.Elapsed.TotalSeconds - tText;
+            if (!model.Parameters.Grads.IsNone) ops.Fill(model.Parameters.Grads, 0f);
+            ops.MseBackward(dEps, eps, noise, 1f);
+            model.Backward(w, dEps, Tensor.None, Tensor.None);
+            double tBackward = t0.Elapsed.TotalSeconds - tText - tForward;
+            output.WriteLine($"  step {step}{(step == 0 ? " (warm-up)" : "")}: text {tText * 1e3:F0} ms, unet forward {tForward * 1e3:F0} ms, backward {tBackward * 1e3:F0} ms");
+            if (step > 0) times.Add((tText, tForward, tBackward));
+        }
+        double mean = times.Average(t => t.Text + t.Forward + t.Backward);
+        long peakRss = PeakRssBytes();
+        output.WriteLine($"time per training step: {mean:F3} s (mean of {steps}; text {times.Average(t => t.Text):F3}, forward {times.Average(t => t.Forward):F3}, backward {times.Average(t => t.Backward):F3})");
+        output.WriteLine($"memory: parameters+inputs {Gb(parameters.Peak)}, activations {Gb(activations.Peak)}, gradients {Gb(gradients.Peak)}; process peak RSS {Gb(peakRss)}");
+        return 0;
+    }
+
+    private static string Gb(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):F2} GiB";
+
+    /// <summary>VmHWM from /proc (Linux); 0 elsewhere.</summary>
+    private static long PeakRssBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+}
