@@ -59,7 +59,7 @@ function Invoke-Test {
     if ($trx) {
         [xml]$x = Get-Content $trx.FullName
         $c = $x.TestRun.ResultSummary.Counters
-        $skipped = [int]$c.notExecuted
+        $skipped = [int]$c.total - [int]$c.executed
         Write-Host ''
         Write-Host "tests: $($c.passed) passed, $($c.failed) failed, $skipped skipped"
     }
