@@ -12,6 +12,7 @@ public static class Program
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(KernelsCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

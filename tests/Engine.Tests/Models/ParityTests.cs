@@ -37,4 +37,42 @@ public class ParityTests(ITestOutputHelper output)
         Assert.Equal(3 + 304, results.Count);
         AssertAll(results);
     }
+
+    [Fact]
+    public void Vae_DecoderOutput()
+    {
+        using var cases = SafetensorsReader.Open(Path.Combine(Fixture, "cases.safetensors"));
+        var results = new FixtureVerifier(Fixture, new CpuOps()).Vae(cases).ToList();
+        Assert.Equal(["vae.decoded"], results.Select(r => r.Name));
+        AssertAll(results);
+    }
+
+    [Fact]
+    public void Schedulers_EveryOutputAndTimestepList()
+    {
+        using var cases = SafetensorsReader.Open(Path.Combine(Fixture, "cases.safetensors"));
+        var results = new FixtureVerifier(Fixture, new CpuOps()).Schedulers(cases).ToList();
+        // alphas_cumprod, 2 timestep lists, DDIM a/b/c (prev, x0) + eta1 (prev), add_noise, DDPM a/b (variance, prev, x0).
+        Assert.Equal(1 + 2 + 3 * 2 + 1 + 1 + 2 * 3, results.Count);
+        Assert.All(results.Where(r => r.Name.Contains("timesteps_", StringComparison.Ordinal)), r => Assert.Equal(0, r.Error));
+        AssertAll(results);
+    }
+
+    [Fact]
+    public void Verifier_ReportsNothingMissingOnTheFixture_AndNamesWhatAnEmptyFolderLacks()
+    {
+        Assert.Empty(new FixtureVerifier(Fixture, new CpuOps()).Missing());
+        string dir = Directory.CreateTempSubdirectory("fixture-empty-").FullName;
+        try
+        {
+            var missing = new FixtureVerifier(dir, new CpuOps()).Missing();
+            Assert.Contains("cases.safetensors", missing);
+            Assert.Contains("vae/config.json", missing);
+            Assert.Contains("scheduler/scheduler_config.json", missing);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }
