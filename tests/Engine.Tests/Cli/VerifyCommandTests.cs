@@ -27,7 +27,36 @@ public class VerifyCommandTests
         Assert.All(lines[2..^1], l => Assert.EndsWith("PASS", l, StringComparison.Ordinal));
         foreach (var g in new[] { "text encoder output", "unet parameter gradients", "vae decoder output", "schedulers" })
             Assert.Contains(lines, l => l.StartsWith(g, StringComparison.Ordinal));
-        Assert.StartsWith("413 outputs in 7 groups: 413 passed, 0 failed", lines[^1], StringComparison.Ordinal);
+        Assert.StartsWith("410 outputs in 7 groups: 410 passed, 0 failed", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WrongSchedule_Exits1ListingEveryFailure()
+    {
+        string dir = Directory.CreateTempSubdirectory("verify-cli-").FullName;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(Fixture, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(dir, Path.GetRelativePath(Fixture, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+            var config = Path.Combine(dir, "scheduler", "scheduler_config.json");
+            File.WriteAllText(config, File.ReadAllText(config).Replace("\"beta_end\": 0.012", "\"beta_end\": 0.02", StringComparison.Ordinal));
+            var (exit, output, _) = Run(dir, verbose: true);
+            Assert.Equal(1, exit);
+            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.Equal(2 + 410 + 1, lines.Length);
+            Assert.Contains(lines, l => l.Contains("sched.alphas_cumprod", StringComparison.Ordinal) && l.EndsWith("FAIL", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.Contains("unet.out", StringComparison.Ordinal) && l.EndsWith("PASS", StringComparison.Ordinal));
+            Assert.Contains("failed", lines[^1], StringComparison.Ordinal);
+            Assert.DoesNotContain(" 0 failed", lines[^1], StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 
     [Fact]
