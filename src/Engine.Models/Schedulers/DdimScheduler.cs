@@ -13,6 +13,8 @@ public sealed class DdimScheduler(NoiseSchedule schedule)
 
     public int NumInferenceSteps { get; private set; }
 
+    private float[] _scratch = [];
+
     /// <summary>ᾱ used after the last step: 1 with set_alpha_to_one, else ᾱ₀.</summary>
     public float FinalAlphaCumprod => Schedule.Config.SetAlphaToOne ? 1f : Schedule.AlphasCumprod[0];
 
@@ -49,9 +51,10 @@ public sealed class DdimScheduler(NoiseSchedule schedule)
         if (eta > 0 && varianceNoise.Length != n) throw new ArgumentException($"eta {eta} needs variance_noise of {n} values, got {varianceNoise.Length}");
         float a = Schedule.AlphaCumprod(timestep, 1f);
         float aPrev = Schedule.AlphaCumprod(PreviousTimestep(timestep), FinalAlphaCumprod);
-        float[]? x0Buffer = predOriginal.IsEmpty ? new float[n] : null;
-        var x0 = x0Buffer ?? predOriginal;
-        var eps = new float[n];
+        // Scratch kept between steps: the sampler loop allocates nothing after its first step.
+        if (_scratch.Length < 2 * n) _scratch = new float[2 * n];
+        var x0 = predOriginal.IsEmpty ? _scratch.AsSpan(0, n) : predOriginal;
+        var eps = _scratch.AsSpan(n, n);
         Schedule.PredictOriginalSample(x0, eps, modelOutput, sample, a);
         float std = eta * MathF.Sqrt(Variance(timestep));
         float dirCoeff = MathF.Sqrt(1f - aPrev - std * std), x0Coeff = MathF.Sqrt(aPrev);

@@ -12,6 +12,8 @@ public sealed class DdpmScheduler(NoiseSchedule schedule)
     /// <summary>Empty until <see cref="SetTimesteps"/>: then the previous timestep is t − 1.</summary>
     public int[] Timesteps { get; private set; } = [];
 
+    private float[] _scratch = [];
+
     public DdpmScheduler(SchedulerConfig config) : this(new NoiseSchedule(config)) { }
 
     public int[] SetTimesteps(int steps)
@@ -51,8 +53,8 @@ public sealed class DdpmScheduler(NoiseSchedule schedule)
         float a = Schedule.AlphaCumprod(timestep, 1f), aPrev = Schedule.AlphaCumprod(tPrev, 1f);
         float b = 1f - a, bPrev = 1f - aPrev;
         float currentAlpha = a / aPrev, currentBeta = 1f - currentAlpha;
-        float[]? x0Buffer = predOriginal.IsEmpty ? new float[n] : null;
-        var x0 = x0Buffer ?? predOriginal;
+        if (predOriginal.IsEmpty && _scratch.Length < n) _scratch = new float[n];
+        var x0 = predOriginal.IsEmpty ? _scratch.AsSpan(0, n) : predOriginal;
         Schedule.PredictOriginalSample(x0, default, modelOutput, sample, a);
         float x0Coeff = MathF.Sqrt(aPrev) * currentBeta / b;
         float sampleCoeff = MathF.Sqrt(currentAlpha) * bPrev / b;
