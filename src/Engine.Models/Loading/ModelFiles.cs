@@ -2,6 +2,7 @@ using Engine.IO.Safetensors;
 using Engine.Memory;
 using Engine.Models.Clip;
 using Engine.Models.Unet;
+using Engine.Models.Vae;
 
 namespace Engine.Models.Loading;
 
@@ -36,6 +37,19 @@ public static class ModelFiles
         var model = new ClipTextModel(config, allocator, isTrainable);
         using var file = SafetensorsReader.Open(WeightFile(textEncoderDir));
         WeightLoader.Load(model.Parameters, [file], ClipName, "text_encoder");
+        return model;
+    }
+
+    /// <summary>
+    /// The VAE decoder and post_quant_conv of a vae/ folder; the encoder and quant_conv tensors in the same
+    /// file are skipped (<see cref="AutoencoderKLDecoder.ParameterName"/>). The weights are frozen.
+    /// </summary>
+    public static AutoencoderKLDecoder LoadVaeDecoder(string vaeDir, ITensorAllocator allocator)
+    {
+        var config = VaeConfig.FromJson(Path.Combine(vaeDir, "config.json"));
+        var model = new AutoencoderKLDecoder(config, allocator);
+        using var file = SafetensorsReader.Open(WeightFile(vaeDir));
+        WeightLoader.Load(model.Parameters, [file], key => AutoencoderKLDecoder.ParameterName(key, config), "vae");
         return model;
     }
 

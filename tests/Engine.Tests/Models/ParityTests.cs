@@ -37,4 +37,44 @@ public class ParityTests(ITestOutputHelper output)
         Assert.Equal(3 + 304, results.Count);
         AssertAll(results);
     }
+
+    [Fact]
+    public void Vae_DecoderOutput()
+    {
+        using var cases = SafetensorsReader.Open(Path.Combine(Fixture, "cases.safetensors"));
+        var results = new FixtureVerifier(Fixture, new CpuOps()).Vae(cases).ToList();
+        Assert.Equal(["vae.decoded"], results.Select(r => r.Name));
+        AssertAll(results);
+    }
+
+    [Fact]
+    public void Schedulers_EveryOutputAndTimestepList()
+    {
+        using var cases = SafetensorsReader.Open(Path.Combine(Fixture, "cases.safetensors"));
+        var results = new FixtureVerifier(Fixture, new CpuOps()).Schedulers(cases).ToList();
+        // alphas_cumprod, 2 timestep lists, DDIM a/b/c (prev, x0) + eta1 (prev), add_noise, DDPM a/b (variance, prev, x0).
+        Assert.Equal(1 + 2 + 3 * 2 + 1 + 1 + 2 * 3, results.Count);
+        AssertAll(results);
+        // Elementwise float32 in diffusers' operation order, with torch 1.13's linspace and cumprod reproduced
+        // (NoiseSchedule.Linspace): every output, not only the integer timestep lists, is bit-exact.
+        Assert.All(results, r => Assert.True(r.Error == 0, $"{r.Name}: {r.Error:E3}"));
+    }
+
+    [Fact]
+    public void Verifier_ReportsNothingMissingOnTheFixture_AndNamesWhatAnEmptyFolderLacks()
+    {
+        Assert.Empty(new FixtureVerifier(Fixture, new CpuOps()).Missing());
+        string dir = Directory.CreateTempSubdirectory("fixture-empty-").FullName;
+        try
+        {
+            var missing = new FixtureVerifier(dir, new CpuOps()).Missing();
+            Assert.Contains("cases.safetensors", missing);
+            Assert.Contains("vae/config.json", missing);
+            Assert.Contains("scheduler/scheduler_config.json", missing);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }
