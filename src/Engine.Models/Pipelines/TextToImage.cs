@@ -1,0 +1,142 @@
+using Engine.Memory;
+using Engine.Models.Clip;
+using Engine.Models.Loading;
+using Engine.Models.Schedulers;
+using Engine.Models.Text;
+using Engine.Models.Unet;
+using Engine.Models.Vae;
+using Engine.Ops;
+using Engine.Tensors;
+
+namespace Engine.Models.Pipelines;
+
+/// <summary>Sampling settings: DDIM steps, classifier-free guidance scale, eta, seed and image count.</summary>
+public sealed record SampleSettings(int Steps = 25, float GuidanceScale = 7.5f, float Eta = 0f, ulong Seed = 0, int Count = 1);
+
+/// <summary>
+/// StableDiffusionPipeline's text-to-image loop: encode [negative; prompt], start from N(0, 1) latents (Philox),
+/// DDIM with classifier-free guidance ε̂ = ε_u + s·(ε_c − ε_u), then the VAE decoder (latents / scaling_factor),
+/// or the final sample itself for a pixel-space model without a VAE. Output images are in [-1, 1].
+/// </summary>
+public sealed class TextToImage : IDisposable
+{
+    private readonly NativeArena _weights = new();
+    private readonly NativeArena _activations = new();
+    private readonly NativeArena _gradients = new();
+
+    public ClipTokenizer Tokenizer { get; }
+    public ClipTextModel TextEncoder { get; }
+    public UNet2DConditionModel Unet { get; }
+    public AutoencoderKLDecoder? Vae { get; }
+    public SchedulerConfig SchedulerConfig { get; }
+    public IOps Ops { get; }
+
+    public TextToImage(string modelDir, IOps ops)
+    {
+        if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"model folder not found: {modelDir}");
+        Ops = ops;
+        Tokenizer = ClipTokenizer.FromDirectory(Path.Combine(modelDir, "tokenizer"));
+        TextEncoder = ModelFiles.LoadTextEncoder(Path.Combine(modelDir, "text_encoder"), _weights);
+        Unet = ModelFiles.LoadUNet(Path.Combine(modelDir, "unet"), _weights);
+        var vaeDir = Path.Combine(modelDir, "vae");
+        Vae = Directory.Exists(vaeDir) ? ModelFiles.LoadVaeDecoder(vaeDir, _weights) : null;
+        SchedulerConfig = SchedulerConfig.FromJson(Path.Combine(modelDir, "scheduler", "scheduler_config.json"));
+    }
+
+    /// <summary>Token ids [n, L] for the given prompts, padded as the SD pipeline does.</summary>
+    private Tensor Ids(IReadOnlyList<string> prompts, ITensorAllocator into)
+    {
+        int len = TextEncoder.Config.MaxPositionEmbeddings;
+        var ids = into.Alloc(new Shape(prompts.Count, len), DType.I32);
+        var span = ids.AsIntSpan();
+        for (int i = 0; i < prompts.Count; i++) Tokenizer.Encode(prompts[i], len).Ids.CopyTo(span.Slice(i * len, len));
+        return ids;
+    }
+
+    /// <summary>Runs the loop; <paramref name="progress"/> gets (step, total) after each DDIM step. Returns [n, 3, H, W] floats.</summary>
+    public float[] Sample(string prompt, string negative, SampleSettings s, Action<int, int>? progress = null)
+    {
+        if (s.Steps < 1 || s.Count < 1) throw new ArgumentException("steps and count must be ≥ 1");
+        var ops = Ops;
+        var u = Unet.Config;
+        int n = s.Count, len = TextEncoder.Config.MaxPositionEmbeddings, hidden = TextEncoder.Config.HiddenSize;
+        using var scratch = new NativeArena();
+        bool guided = s.GuidanceScale != 1f;
+        var prompts = new List<string>();
+        if (guided) prompts.AddRange(Enumerable.Repeat(negative, n));
+        prompts.AddRange(Enumerable.Repeat(prompt, n));
+        var ids = Ids(prompts, scratch);
+        var textActs = TextEncoder.Activations(scratch, prompts.Count, len);
+        var ehs = TextEncoder.Forward(ops, textActs, ids);
+
+        int size = u.SampleSize;
+        var latents = scratch.Alloc(new Shape(n, u.InChannels, size, size));
+        ops.RandomNormal(latents, s.Seed, 0);
+        var input = guided ? scratch.Alloc(new Shape(2 * n, u.InChannels, size, size)) : latents;
+        var ddim = new DdimScheduler(SchedulerConfig);
+        var timesteps = ddim.SetTimesteps(s.Steps);
+        var hostLatents = new float[latents.Numel];
+        var hostEps = new float[latents.Numel];
+        var hostOut = new float[guided ? 2 * latents.Numel : latents.Numel];
+        var next = new float[latents.Numel];
+        var noise = s.Eta > 0 ? scratch.Alloc(latents.Shape) : Tensor.None;
+        var hostNoise = s.Eta > 0 ? new float[latents.Numel] : [];
+        var w = new Workspace(ops, _activations, _gradients);
+        var tBatch = new float[guided ? 2 * n : n];
+        ops.CopyToHost(hostLatents, latents);
+        for (int i = 0; i < timesteps.Length; i++)
+        {
+            int t = timesteps[i];
+            Array.Fill(tBatch, t);
+            if (guided) ops.ConcatChannels(input.View(2, n * u.InChannels * size * size), latents.View(1, n * u.InChannels * size * size), latents.View(1, n * u.InChannels * size * size));
+            w.Reset();
+            var eps = Unet.Forward(w, input, tBatch, ehs);
+            ops.CopyToHost(hostOut, eps);
+            if (guided)
+            {
+                int m = hostEps.Length;
+                for (int j = 0; j < m; j++) hostEps[j] = hostOut[j] + s.GuidanceScale * (hostOut[m + j] - hostOut[j]);
+            }
+            else
+            {
+                hostOut.CopyTo(hostEps, 0);
+            }
+            if (s.Eta > 0)
+            {
+                ops.RandomNormal(noise, s.Seed, (ulong)((i + 1) * latents.Numel));
+                ops.CopyToHost(hostNoise, noise);
+            }
+            ddim.Step(next, default, hostEps, t, hostLatents, s.Eta, hostNoise);
+            (hostLatents, next) = (next, hostLatents);
+            ops.CopyFromHost(latents, hostLatents);
+            progress?.Invoke(i + 1, timesteps.Length);
+        }
+        w.Reset();
+        if (Vae is null) return hostLatents;
+        ops.Scale(latents, latents, 1f / Vae.Config.ScalingFactor);
+        var image = Vae.Decode(ops, _activations, latents);
+        var result = new float[image.Numel];
+        ops.CopyToHost(result, image);
+        _activations.Reset();
+        return result;
+    }
+
+    /// <summary>Image geometry of <see cref="Sample"/>'s output.</summary>
+    public (int Channels, int Height, int Width) ImageShape
+    {
+        get
+        {
+            int size = Unet.Config.SampleSize;
+            if (Vae is null) return (Unet.Config.OutChannels, size, size);
+            int f = 1 << (Vae.Config.BlockOutChannels.Length - 1);
+            return (Vae.Config.OutChannels, size * f, size * f);
+        }
+    }
+
+    public void Dispose()
+    {
+        _weights.Dispose();
+        _activations.Dispose();
+        _gradients.Dispose();
+    }
+}
