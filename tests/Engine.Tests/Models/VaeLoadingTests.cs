@@ -60,12 +60,12 @@ public class VaeFileTests
         return dir;
     }
 
-    private static float[] Decode(string vaeDir)
+    private static float[] Decode(string vaeDir, int threads = 0)
     {
         using var cases = SafetensorsReader.Open(Path.Combine(Fixture, "cases.safetensors"));
         using var parameters = new NativeArena();
         using var activations = new NativeArena();
-        var ops = new CpuOps();
+        var ops = new CpuOps(threads);
         var model = ModelFiles.LoadVaeDecoder(vaeDir, parameters);
         var y = model.Decode(ops, activations, cases.LoadF32("vae.z", parameters));
         var host = new float[y.Numel];
@@ -92,6 +92,10 @@ public class VaeFileTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public void Decode_IsBitwiseTheSameOnOneAndThreeThreads() =>
+        Close.Bitwise("vae.decoded", Decode(Path.Combine(Fixture, "vae"), 1), Decode(Path.Combine(Fixture, "vae"), 3));
 
     [Fact]
     public void MissingDecoderTensor_IsNamed_EncoderTensorsAreNotNeeded()
