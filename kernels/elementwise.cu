@@ -24,13 +24,14 @@ extern "C" __global__ void scale_f32(float* y, const float* x, float alpha, long
         y[i] = alpha * x[i];
 }
 
-// y += alpha·x. fmaf is written out so the result does not depend on the compiler's contraction choice
-// (NVRTC contracts a*b+c by default, g++ is told not to): both builds round once.
+// y += alpha·x, rounded twice (product, then sum) like CpuOps.Axpy (TensorPrimitives.MultiplyAdd, not fused).
+// __fmul_rn/__fadd_rn are never contracted into an FMA by NVRTC (which contracts a*b+c by default), so the
+// GPU, the emulator and the CPU give the same bits.
 extern "C" __global__ void axpy_f32(float* y, float alpha, const float* x, long long n)
 {
     long long stride = (long long)gridDim.x * blockDim.x;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
-        y[i] = fmaf(alpha, x[i], y[i]);
+        y[i] = __fadd_rn(__fmul_rn(alpha, x[i]), y[i]);
 }
 
 extern "C" __global__ void fill_f32(float* y, float value, long long n)
