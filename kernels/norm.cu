@@ -218,3 +218,94 @@ extern "C" __global__ void groupnorm_backward_params(float* dgamma, float* dbeta
         if (dbeta) dbeta[c] += (float)sb;
     }
 }
+
+// ---- BatchNorm2d: x [N, C, spatial]; statistics per channel over N and spatial. One block per channel.
+// training: normalize with the batch's (biased) statistics, write mean/rstd (if not null) and update the running
+// statistics (if not null; PyTorch: running = (1 − momentum)·running + momentum·batch, with the UNBIASED
+// variance). Evaluation: normalize with the running statistics.
+
+extern "C" __global__ void batchnorm_forward(float* y, float* mean, float* rstd, float* running_mean, float* running_var,
+                                             const float* x, const float* gamma, const float* beta, int N, int C, int spatial,
+                                             int training, float momentum, float eps)
+{
+    __shared__ double scratch[NORM_THREADS / 32 + 1];
+    long long count = (long long)N * spatial;
+    for (int c = blockIdx.x; c < C; c += gridDim.x)
+    {
+        double mu, rs;
+        if (training)
+        {
+            double s = 0.0;
+            for (long long i = threadIdx.x; i < count; i += blockDim.x)
+                s += (double)x[((long long)(i / spatial) * C + c) * spatial + i % spatial];
+            mu = norm_block_sum(s, scratch) / count;
+            double ss = 0.0;
+            for (long long i = threadIdx.x; i < count; i += blockDim.x)
+            {
+                double d = x[((long long)(i / spatial) * C + c) * spatial + i % spatial] - mu;
+                ss += d * d;
+            }
+            double squares = norm_block_sum(ss, scratch);
+            rs = 1.0 / sqrt(squares / count + (double)eps);
+            if (running_mean && threadIdx.x == 0)
+            {
+                running_mean[c] = (float)((1.0 - (double)momentum) * running_mean[c] + (double)momentum * mu);
+                running_var[c] = (float)((1.0 - (double)momentum) * running_var[c] + (double)momentum * (squares / (count - 1)));
+            }
+        }
+        else
+        {
+            mu = running_mean[c];
+            rs = 1.0 / sqrt(running_var[c] + (double)eps);
+        }
+        if (threadIdx.x == 0)
+        {
+            if (mean) mean[c] = (float)mu;
+            if (rstd) rstd[c] = (float)rs;
+        }
+        double a = rs * gamma[c];
+        double b = beta[c] - mu * a;
+        for (long long i = threadIdx.x; i < count; i += blockDim.x)
+        {
+            long long o = ((long long)(i / spatial) * C + c) * spatial + i % spatial;
+            y[o] = fmaf(x[o], (float)a, (float)b);
+        }
+    }
+}
+
+// Backward of training-mode BatchNorm: dx overwritten (null = skip), dgamma/dbeta accumulated (null = skip).
+// dx = gamma·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·x + shift per channel.
+extern "C" __global__ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                              const float* mean, const float* rstd, const float* gamma, int N, int C, int spatial)
+{
+    __shared__ double scratch[NORM_THREADS / 32 + 1];
+    long long count = (long long)N * spatial;
+    for (int c = blockIdx.x; c < C; c += gridDim.x)
+    {
+        double mu = mean[c], rs = rstd[c];
+        double dysum = 0.0, dyx = 0.0;
+        for (long long i = threadIdx.x; i < count; i += blockDim.x)
+        {
+            long long o = ((long long)(i / spatial) * C + c) * spatial + i % spatial;
+            dysum += (double)dy[o];
+            dyx += (double)dy[o] * x[o];
+        }
+        dysum = norm_block_sum(dysum, scratch);
+        dyx = norm_block_sum(dyx, scratch);
+        double dyXhat = (dyx - mu * dysum) * rs;
+        if (threadIdx.x == 0)
+        {
+            if (dgamma) dgamma[c] += (float)dyXhat;
+            if (dbeta) dbeta[c] += (float)dysum;
+        }
+        if (!dx) continue;
+        double a = gamma[c] * rs;
+        double b = -a * rs * dyXhat / count;
+        double shift = -a * dysum / count - b * mu;
+        for (long long i = threadIdx.x; i < count; i += blockDim.x)
+        {
+            long long o = ((long long)(i / spatial) * C + c) * spatial + i % spatial;
+            dx[o] = fmaf(dy[o], (float)a, fmaf(x[o], (float)b, (float)shift));
+        }
+    }
+}

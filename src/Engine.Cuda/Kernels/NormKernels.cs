@@ -1,7 +1,7 @@
 namespace Engine.Cuda.Kernels;
 
 /// <summary>
-/// Typed launchers for kernels/norm.cu (LayerNorm, GroupNorm). The backwards take a double scratch buffer for
+/// Typed launchers for kernels/norm.cu (LayerNorm, GroupNorm, BatchNorm). The backwards take a double scratch buffer for
 /// their deterministic two-stage parameter-gradient sums; its size is given by the *ScratchCount methods.
 /// </summary>
 public static unsafe class NormKernels
@@ -64,5 +64,25 @@ public static unsafe class NormKernels
         if (dgamma == 0 && dbeta == 0) return;
         void** paramArgs = stackalloc void*[] { &dgamma, &dbeta, &scratch, &N, &C };
         runner.Launch("groupnorm_backward_params", Grid.For(C, Threads), new Dim3(Threads), 0, paramArgs);
+    }
+
+    /// <summary>
+    /// BatchNorm2d over x [N, C, spatial]. training != 0: batch statistics, mean/rstd written (0 = skip) and the
+    /// running statistics updated (0 = skip); else the running statistics normalize.
+    /// </summary>
+    public static void BatchNormForward(IKernelRunner runner, nint y, nint mean, nint rstd, nint runningMean, nint runningVar,
+                                        nint x, nint gamma, nint beta, int N, int C, int spatial, bool training, float momentum, float eps)
+    {
+        int train = training ? 1 : 0;
+        void** args = stackalloc void*[] { &y, &mean, &rstd, &runningMean, &runningVar, &x, &gamma, &beta, &N, &C, &spatial, &train, &momentum, &eps };
+        runner.Launch("batchnorm_forward", Blocks(C), new Dim3(Threads), 0, args);
+    }
+
+    /// <summary>dx (overwritten; 0 = skip), dgamma and dbeta (accumulated; 0 = skip). One block per channel.</summary>
+    public static void BatchNormBackward(IKernelRunner runner, nint dx, nint dgamma, nint dbeta, nint dy, nint x, nint mean, nint rstd, nint gamma,
+                                         int N, int C, int spatial)
+    {
+        void** args = stackalloc void*[] { &dx, &dgamma, &dbeta, &dy, &x, &mean, &rstd, &gamma, &N, &C, &spatial };
+        runner.Launch("batchnorm_backward", Blocks(C), new Dim3(Threads), 0, args);
     }
 }

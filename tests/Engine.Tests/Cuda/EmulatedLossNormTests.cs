@@ -123,6 +123,41 @@ public class EmulatedLossNormTests
         Close.Assert("dbeta", dbt.AsSpan(), dbCpu.AsSpan(), rtol: Ulps2, atol: 1e-12);
     }
 
+    [SkippableTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void BatchNorm_ForwardBackward_MatchCpuOps(bool training)
+    {
+        SkipWithoutEmulator();
+        using var h = new OpHarness();
+        const int N = 3, C = 5, H = 7, W = 11, S = H * W; // 231 values per channel: one block per channel, ragged
+        const float momentum = 0.1f, eps = 1e-5f;
+        int n = N * C * S;
+        Tensor x = h.Tensor(OpHarness.Randn(n, 61, 2.0), N, C, H, W), dy = h.Tensor(OpHarness.Randn(n, 62), N, C, H, W);
+        Tensor gamma = h.Tensor(OpHarness.Randn(C, 63), C), beta = h.Tensor(OpHarness.Randn(C, 64), C);
+        double[] rm0 = OpHarness.Randn(C, 65), rv0 = OpHarness.Uniform(C, 66, 0.5, 2.0);
+        Tensor rm = h.Tensor(rm0, C), rv = h.Tensor(rv0, C), rmCpu = h.Tensor(rm0, C), rvCpu = h.Tensor(rv0, C);
+        Tensor y = h.Zeros(N, C, H, W), mean = h.Zeros(C), rstd = h.Zeros(C);
+        Tensor yCpu = h.Zeros(N, C, H, W), meanCpu = h.Zeros(C), rstdCpu = h.Zeros(C);
+        NormKernels.BatchNormForward(Emu, y.Ptr, mean.Ptr, rstd.Ptr, rm.Ptr, rv.Ptr, x.Ptr, gamma.Ptr, beta.Ptr, N, C, S, training, momentum, eps);
+        h.Ops.BatchNormForward(yCpu, meanCpu, rstdCpu, rmCpu, rvCpu, x, gamma, beta, training, momentum, eps);
+        Close.Assert("mean", mean.AsSpan(), meanCpu.AsSpan(), rtol: Ulps2, atol: 1e-9);
+        Close.Assert("rstd", rstd.AsSpan(), rstdCpu.AsSpan(), rtol: Ulps2, atol: 0);
+        Close.Assert("running mean", rm.AsSpan(), rmCpu.AsSpan(), rtol: Ulps2, atol: 1e-9);
+        Close.Assert("running var", rv.AsSpan(), rvCpu.AsSpan(), rtol: Ulps2, atol: 0);
+        Close.Assert("y", y.AsSpan(), yCpu.AsSpan(), rtol: 1e-6, atol: 1e-6);
+        if (!training) return; // the backward is training-mode only
+
+        double[] pg = OpHarness.Randn(C, 67), pb = OpHarness.Randn(C, 68);
+        Tensor dx = h.Zeros(N, C, H, W), dg = h.Tensor(pg, C), dbt = h.Tensor(pb, C);
+        Tensor dxCpu = h.Zeros(N, C, H, W), dgCpu = h.Tensor(pg, C), dbCpu = h.Tensor(pb, C);
+        NormKernels.BatchNormBackward(Emu, dx.Ptr, dg.Ptr, dbt.Ptr, dy.Ptr, x.Ptr, meanCpu.Ptr, rstdCpu.Ptr, gamma.Ptr, N, C, S);
+        h.Ops.BatchNormBackward(dxCpu, dgCpu, dbCpu, dy, x, meanCpu, rstdCpu, gamma);
+        Close.Assert("dx", dx.AsSpan(), dxCpu.AsSpan(), rtol: 1e-6, atol: 1e-6);
+        Close.Assert("dgamma", dg.AsSpan(), dgCpu.AsSpan(), rtol: Ulps2, atol: 1e-12);
+        Close.Assert("dbeta", dbt.AsSpan(), dbCpu.AsSpan(), rtol: Ulps2, atol: 1e-12);
+    }
+
     [SkippableFact]
     public void NormBackwards_RepeatBitwise()
     {
