@@ -16,6 +16,7 @@ public static unsafe class AttentionKernels
     private static void CheckSpec(in AttentionSpec s)
     {
         if (s.HeadDim > MaxHeadDim) throw new ArgumentException($"head dim {s.HeadDim} exceeds the kernel's {MaxHeadDim}");
+        if ((long)s.B * s.Heads > ushort.MaxValue) throw new ArgumentException($"B·Heads = {(long)s.B * s.Heads} exceeds the grid's y limit {ushort.MaxValue}");
         if (s.Causal && s.Tq != s.Tk) throw new ArgumentException($"causal attention needs Tq == Tk, got {s.Tq} and {s.Tk}");
     }
 

@@ -33,6 +33,8 @@ public static unsafe class NormKernels
         }
         if (dgamma == 0 && dbeta == 0) return;
         int chunks = (rows + LayerNormRowsPerChunk - 1) / LayerNormRowsPerChunk;
+        // The chunks are the grid's y dimension, which CUDA caps at 65535 (2M rows: far above SD's B·T).
+        if (chunks > ushort.MaxValue) throw new ArgumentException($"LayerNorm backward supports at most {ushort.MaxValue * LayerNormRowsPerChunk} rows, got {rows}");
         void** partialArgs = stackalloc void*[] { &scratch, &dy, &x, &mean, &rstd, &rows, &C };
         runner.Launch("layernorm_backward_param_partials", new Dim3(((uint)C + Threads - 1) / Threads, (uint)chunks), new Dim3(Threads), 0, partialArgs);
         void** combineArgs = stackalloc void*[] { &dgamma, &dbeta, &scratch, &chunks, &C };
