@@ -6,7 +6,13 @@
 //   geglu: x [rows, 2C] = (hidden | gate), y [rows, C] = hidden·gelu(gate)   (diffusers GEGLU)
 //   leaky_relu(x) = x if x > 0 else slope·x      d/dx = 1 if x > 0 else slope   (torch: the slope at 0)
 
-static __device__ __forceinline__ float sigmoid_f32(float x) { return 1.0f / (1.0f + expf(-x)); }
+// σ(x) without overflow: e^{-|x|} ≤ 1. The same float operations as CpuOps.Sigmoid, so the two agree bitwise
+// wherever expf does (the emulator: both call the host libm).
+static __device__ __forceinline__ float sigmoid_f32(float x)
+{
+    float e = expf(-fabsf(x));
+    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+}
 
 // Φ(x), the standard normal CDF, and φ(x), its density.
 static __device__ __forceinline__ float normal_cdf(float x) { return 0.5f * (1.0f + erff(x * 0.70710678118654752f)); }

@@ -6,19 +6,24 @@ namespace Engine.Cuda.Kernels;
 public static unsafe class AdamwKernels
 {
     public static void AdamwStep(IKernelRunner runner, nint param, nint grad, nint m, nint v, long n,
-                                 float lr, float beta1, float beta2, float eps, float weightDecay, int decoupled, float stepSize, float bc2Sqrt)
+                                 float decay, float l2, float oneMinusBeta1, float beta2, float oneMinusBeta2,
+                                 float stepSize, float bc2Sqrt, float eps)
     {
-        void** args = stackalloc void*[] { &param, &grad, &m, &v, &n, &lr, &beta1, &beta2, &eps, &weightDecay, &decoupled, &stepSize, &bc2Sqrt };
+        void** args = stackalloc void*[] { &param, &grad, &m, &v, &n, &decay, &l2, &oneMinusBeta1, &beta2, &oneMinusBeta2, &stepSize, &bc2Sqrt, &eps };
         runner.Launch("adamw_step", Grid.For(n), new Dim3(Grid.Threads), 0, args);
     }
 
-    /// <summary>One step from an <see cref="AdamSpec"/>: the bias corrections are computed here in double, as PyTorch does on the host.</summary>
+    /// <summary>
+    /// One step from an <see cref="AdamSpec"/>: the per-step scalars are computed here in double and rounded to
+    /// float once, exactly as CpuOps.AdamStep does (and as PyTorch does with its Python-float scalars).
+    /// </summary>
     public static void AdamwStep(IKernelRunner runner, nint param, nint grad, nint m, nint v, long n, in AdamSpec spec, int step)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(step);
-        double bc1 = 1.0 - Math.Pow(spec.Beta1, step);
-        double bc2 = 1.0 - Math.Pow(spec.Beta2, step);
-        AdamwStep(runner, param, grad, m, v, n, spec.LearningRate, spec.Beta1, spec.Beta2, spec.Eps, spec.WeightDecay,
-                  spec.Decoupled ? 1 : 0, (float)(spec.LearningRate / bc1), (float)Math.Sqrt(bc2));
+        double lr = spec.LearningRate, wd = spec.WeightDecay, b1 = spec.Beta1, b2 = spec.Beta2;
+        float decay = spec.Decoupled ? (float)(1 - lr * wd) : 1f;
+        float l2 = spec.Decoupled ? 0f : (float)wd;
+        AdamwStep(runner, param, grad, m, v, n, decay, l2, (float)(1 - b1), (float)b2, (float)(1 - b2),
+                  (float)(lr / (1 - Math.Pow(b1, step))), (float)Math.Sqrt(1 - Math.Pow(b2, step)), spec.Eps);
     }
 }

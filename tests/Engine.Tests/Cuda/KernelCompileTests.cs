@@ -29,7 +29,7 @@ public class KernelCompileTests(ITestOutputHelper output)
     [Fact]
     public void EverySourceIsEmbedded_WithEntryPoints()
     {
-        string[] expected = ["activation", "adamw", "elementwise", "philox", "reduce", "surgery"];
+        string[] expected = ["activation", "adamw", "attention", "bias", "elementwise", "layout", "loss", "norm", "philox", "reduce", "surgery"];
         foreach (var name in expected) Assert.Contains($"kernels/{name}.cu", KernelSources.All.Select(s => s.File));
         Assert.All(KernelSources.All, s => Assert.NotEmpty(s.Entries));
         Assert.Equal("kernels/surgery.cu", KernelSources.ForEntry("surgery_apply").File);
