@@ -45,18 +45,22 @@ public static class SingleFile
     /// norm_num_groups 32, CLIP heads hidden/64. When the file carries our config metadata, those values come from
     /// it instead (the shapes still decide every size).
     /// </summary>
-    public static DetectedConfigs DetectFromWeights(SafetensorsHeader header, string source)
+    public static DetectedConfigs DetectFromWeights(SafetensorsHeader header, string source) =>
+        DetectFromWeights(header.Tensors.ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal), header.Metadata, source);
+
+    /// <summary>The same from tensor names and shapes (what a header holds) and the header metadata.</summary>
+    public static DetectedConfigs DetectFromWeights(IReadOnlyDictionary<string, IReadOnlyList<long>> shapes,
+        IReadOnlyDictionary<string, string> metadata, string source)
     {
-        var shapes = header.Tensors.ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
         var unet = DetectUNet(shapes, source);
         var te = DetectTextEncoder(shapes, source);
-        if (header.Metadata.TryGetValue(UNetConfigKey, out var uj))
+        if (metadata.TryGetValue(UNetConfigKey, out var uj))
         {
             var m = ConfigJson.ParseUNet(uj, source + " metadata " + UNetConfigKey);
             unet = unet with { NumAttentionHeads = m.NumAttentionHeads, NormNumGroups = m.NormNumGroups, NormEps = m.NormEps,
                 FlipSinToCos = m.FlipSinToCos, FreqShift = m.FreqShift, SampleSize = m.SampleSize };
         }
-        if (header.Metadata.TryGetValue(TextEncoderConfigKey, out var tj))
+        if (metadata.TryGetValue(TextEncoderConfigKey, out var tj))
         {
             var m = ConfigJson.ParseTextEncoder(tj, source + " metadata " + TextEncoderConfigKey);
             te = te with { NumAttentionHeads = m.NumAttentionHeads, HiddenAct = m.HiddenAct, LayerNormEps = m.LayerNormEps };
@@ -66,7 +70,7 @@ public static class SingleFile
         return new DetectedConfigs(unet, te, DetectVae(shapes));
     }
 
-    private static UNetConfig DetectUNet(Dictionary<string, IReadOnlyList<long>> s, string source)
+    private static UNetConfig DetectUNet(IReadOnlyDictionary<string, IReadOnlyList<long>> s, string source)
     {
         const string p = NameMap.UNetPrefix;
         if (!s.TryGetValue(p + "input_blocks.0.0.weight", out var convIn))
@@ -117,7 +121,7 @@ public static class SingleFile
         };
     }
 
-    private static ClipTextConfig DetectTextEncoder(Dictionary<string, IReadOnlyList<long>> s, string source)
+    private static ClipTextConfig DetectTextEncoder(IReadOnlyDictionary<string, IReadOnlyList<long>> s, string source)
     {
         string p = NameMap.TextEncoderPrefix + ClipTextModel.Prefix;
         if (!s.ContainsKey(p + "embeddings.token_embedding.weight")) p = NameMap.TextEncoderPrefix;
@@ -136,7 +140,7 @@ public static class SingleFile
             MaxPositionEmbeddings: (int)s[p + "embeddings.position_embedding.weight"][0]);
     }
 
-    private static VaeLayout? DetectVae(Dictionary<string, IReadOnlyList<long>> s)
+    private static VaeLayout? DetectVae(IReadOnlyDictionary<string, IReadOnlyList<long>> s)
     {
         foreach (var prefix in new[] { NameMap.VaePrefix, "vae." })
         {
