@@ -188,8 +188,8 @@ public static class SingleFile
         var unet = new UNet2DConditionModel(configs.UNet, allocator, isTrainable);
         var te = new ClipTextModel(configs.TextEncoder, allocator, isTrainable);
         var problems = new List<string>();
-        if (WeightLoader.Diagnose(unet.Parameters, [file], UNetName, "unet") is { } u) problems.Add(u);
-        if (WeightLoader.Diagnose(te.Parameters, [file], TextName, "text_encoder") is { } t2) problems.Add(t2);
+        if (WeightLoader.Diagnose(unet.Parameters, [file], UNetName, "unet", fileKeyOf: unetMap.ToLdm) is { } u) problems.Add(u);
+        if (WeightLoader.Diagnose(te.Parameters, [file], TextName, "text_encoder", fileKeyOf: teMap.ToLdm) is { } t2) problems.Add(t2);
         if (badVae.Count > 0) problems.Add($"vae: unexpected ({badVae.Count}):\n    " + string.Join("\n    ", badVae));
         if (problems.Count > 0) throw new InvalidDataException(string.Join("\n", problems));
         WeightLoader.Load(unet.Parameters, [file], UNetName, "unet");

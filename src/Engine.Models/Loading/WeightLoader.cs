@@ -13,10 +13,11 @@ public static class WeightLoader
 {
     /// <param name="mapName">file key → parameter name, or null for a key to skip on purpose (EMA, buffers)</param>
     /// <param name="squeezable">parameters whose file tensor may carry extra trailing 1-sized dims (LDM's 1×1-conv form of a Linear weight)</param>
+    /// <param name="fileKeyOf">parameter name → the key the file should have held, to name missing tensors in the file's terms</param>
     public static void Load(ParameterStore store, IReadOnlyList<SafetensorsReader> files, Func<string, string?> mapName, string what,
-        Func<string, bool>? squeezable = null)
+        Func<string, bool>? squeezable = null, Func<string, string?>? fileKeyOf = null)
     {
-        var problems = Plan(store, files, mapName, what, squeezable, out var sources);
+        var problems = Plan(store, files, mapName, what, squeezable, fileKeyOf, out var sources);
         if (problems is not null) throw new InvalidDataException(problems);
         foreach (var p in store.Layout.Parameters)
         {
@@ -30,13 +31,14 @@ public static class WeightLoader
     /// several models from one file check them all first and report every problem together.
     /// </summary>
     public static string? Diagnose(ParameterStore store, IReadOnlyList<SafetensorsReader> files, Func<string, string?> mapName, string what,
-        Func<string, bool>? squeezable = null) =>
-        Plan(store, files, mapName, what, squeezable, out _);
+        Func<string, bool>? squeezable = null, Func<string, string?>? fileKeyOf = null) =>
+        Plan(store, files, mapName, what, squeezable, fileKeyOf, out _);
 
     private static string? Plan(ParameterStore store, IReadOnlyList<SafetensorsReader> files, Func<string, string?> mapName, string what,
-        Func<string, bool>? squeezable, out Dictionary<string, (SafetensorsReader File, SafetensorsTensorInfo Info)> sources)
+        Func<string, bool>? squeezable, Func<string, string?>? fileKeyOf, out Dictionary<string, (SafetensorsReader File, SafetensorsTensorInfo Info)> sources)
     {
         var layout = store.Layout;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var found = new Dictionary<string, (SafetensorsReader File, SafetensorsTensorInfo Info)>();
         sources = found;
         var unexpected = new List<string>();
@@ -57,17 +59,21 @@ public static class WeightLoader
                 if (!SameShape(info, expected, squeezable?.Invoke(name) == true))
                 {
                     mismatched.Add($"{info.Name}: file has [{string.Join(", ", info.Shape)}], model expects {expected}");
+                    seen.Add(name);
                     continue;
                 }
                 if (info.DType is not (SafetensorsDType.F32 or SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.F64))
                 {
                     mismatched.Add($"{info.Name}: dtype {info.DType} is not a float type");
+                    seen.Add(name);
                     continue;
                 }
                 if (!found.TryAdd(name, (file, info))) duplicated.Add($"{name} (from {info.Name})");
             }
         }
-        var missing = layout.Parameters.Where(p => !found.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+        // A tensor present with the wrong shape is reported as a mismatch, not also as missing.
+        var missing = layout.Parameters.Where(p => !found.ContainsKey(p.Name) && !seen.Contains(p.Name))
+            .Select(p => fileKeyOf is null ? p.Name : $"{p.Name} (file key {fileKeyOf(p.Name)})").ToList();
         if (missing.Count + unexpected.Count + mismatched.Count + duplicated.Count > 0)
         {
             var sb = new StringBuilder($"{what}: the weights do not match the model ({string.Join(", ", files.Select(f => f.FilePath))})");

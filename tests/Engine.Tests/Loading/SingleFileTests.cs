@@ -150,7 +150,7 @@ public sealed class SingleFileTests(ITestOutputHelper output) : IDisposable
         using var arena = new NativeArena();
         var ex = Assert.Throws<InvalidDataException>(() => SingleFile.Load(path, arena));
         output.WriteLine(ex.Message);
-        Assert.Contains("up_blocks.0.resnets.1.conv1.bias", ex.Message);
+        Assert.Contains("up_blocks.0.resnets.1.conv1.bias (file key model.diffusion_model.output_blocks.1.0.in_layers.2.bias)", ex.Message);
         Assert.Contains("text_model.final_layer_norm.bias", ex.Message);
         Assert.Contains("model.diffusion_model.input_blocks.99.0.weight", ex.Message);
         Assert.Contains("some_other_model.weight", ex.Message);
@@ -167,7 +167,8 @@ public sealed class SingleFileTests(ITestOutputHelper output) : IDisposable
         var ex = Assert.Throws<InvalidDataException>(() => SingleFile.Load(path, arena));
         output.WriteLine(ex.Message);
         Assert.Contains("shape or dtype mismatch", ex.Message);
-        Assert.Contains(key + ": file has [3, 5]", ex.Message);
+        Assert.Contains(key + ": file has [3, 5], model expects [128, 128]", ex.Message);
+        Assert.DoesNotContain("missing", ex.Message); // present with the wrong shape is not also "missing"
     }
 
     [Fact]
