@@ -57,8 +57,15 @@ public static class SingleFile
         if (metadata.TryGetValue(UNetConfigKey, out var uj))
         {
             var m = ConfigJson.ParseUNet(uj, source + " metadata " + UNetConfigKey);
-            unet = unet with { NumAttentionHeads = m.NumAttentionHeads, NormNumGroups = m.NormNumGroups, NormEps = m.NormEps,
-                FlipSinToCos = m.FlipSinToCos, FreqShift = m.FreqShift, SampleSize = m.SampleSize };
+            unet = unet with
+            {
+                NumAttentionHeads = m.NumAttentionHeads,
+                NormNumGroups = m.NormNumGroups,
+                NormEps = m.NormEps,
+                FlipSinToCos = m.FlipSinToCos,
+                FreqShift = m.FreqShift,
+                SampleSize = m.SampleSize
+            };
         }
         if (metadata.TryGetValue(TextEncoderConfigKey, out var tj))
         {
