@@ -159,6 +159,32 @@ public sealed class SingleFileTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void VaeUnderVaePrefix_Detected()
+    {
+        string path = BuildSingleFile(edit: t =>
+        {
+            foreach (var key in t.Keys.Where(k => k.StartsWith(NameMap.VaePrefix, StringComparison.Ordinal)).ToList())
+            {
+                t["vae." + key[NameMap.VaePrefix.Length..]] = t[key];
+                t.Remove(key);
+            }
+        });
+        using var arena = new NativeArena();
+        var loaded = SingleFile.Load(path, arena);
+        Assert.Equal(new VaeLayout(2, 1, "vae."), loaded.Configs.Vae);
+        Assert.Equal("decoder.up_blocks.1.resnets.0.conv1.weight", loaded.VaeKeys["vae.decoder.up.0.block.0.conv1.weight"]);
+    }
+
+    [Fact]
+    public void NotAnSDFile_Rejected()
+    {
+        string path = BuildSingleFile(edit: t => t.Remove(NameMap.UNetPrefix + "input_blocks.0.0.weight"));
+        using var arena = new NativeArena();
+        var ex = Assert.Throws<InvalidDataException>(() => SingleFile.Load(path, arena));
+        Assert.Contains("not an SD 1.x single-file checkpoint", ex.Message);
+    }
+
+    [Fact]
     public void ShapeMismatch_Named()
     {
         string key = NameMap.UNetPrefix + "time_embed.2.weight";
