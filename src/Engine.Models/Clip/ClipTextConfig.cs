@@ -19,7 +19,12 @@ public sealed record ClipTextConfig(
     public static ClipTextConfig FromJson(string path)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-        var r = doc.RootElement;
+        return FromJson(doc.RootElement, path);
+    }
+
+    /// <summary>Reads a parsed config.json (source names it in errors); absent keys keep transformers' defaults.</summary>
+    public static ClipTextConfig FromJson(JsonElement r, string source)
+    {
         var d = new ClipTextConfig();
         var c = new ClipTextConfig(
             Int(r, "hidden_size", d.HiddenSize),
@@ -30,7 +35,7 @@ public sealed record ClipTextConfig(
             Int(r, "max_position_embeddings", d.MaxPositionEmbeddings),
             r.TryGetProperty("hidden_act", out var act) ? act.GetString() ?? d.HiddenAct : d.HiddenAct,
             r.TryGetProperty("layer_norm_eps", out var eps) ? eps.GetSingle() : d.LayerNormEps);
-        c.Validate(path);
+        c.Validate(source);
         return c;
     }
 
