@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(KernelsCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(SampleCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

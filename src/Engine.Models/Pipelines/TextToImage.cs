@@ -88,7 +88,13 @@ public sealed class TextToImage : IDisposable
         {
             int t = timesteps[i];
             Array.Fill(tBatch, t);
-            if (guided) ops.ConcatChannels(input.View(2, n * u.InChannels * size * size), latents.View(1, n * u.InChannels * size * size), latents.View(1, n * u.InChannels * size * size));
+            if (guided)
+            {
+                // The batch is [uncond; cond], both halves starting from the same latents.
+                int m = (int)latents.Numel;
+                ops.Copy(input.Slice(0, m), latents.View(m));
+                ops.Copy(input.Slice(m, m), latents.View(m));
+            }
             w.Reset();
             var eps = Unet.Forward(w, input, tBatch, ehs);
             ops.CopyToHost(hostOut, eps);
