@@ -86,10 +86,18 @@ function Invoke-Publish {
 
 function Invoke-Demo {
     Invoke-Build
-    $doco = @('run', '--project', "$Root/src/Engine.Cli", '-c', $Configuration, '--no-build', '--')
+    $doco = Join-Path $Root "src/Engine.Cli/bin/$Configuration/net10.0/doco.dll"
     $fixture = Join-Path $Root 'tests/Engine.Tests/fixtures/tiny-sd'
-    Write-Host "demo: 'doco erase' (the main job) is not built yet; showing what exists today on $fixture."
-    Invoke-Native 'doco inspect' { dotnet @doco inspect $fixture }
+    Write-Host "demo: 'doco erase' (the main job) is not built yet. What exists today, on the tiny-sd reference fixture:"
+    Write-Host "`n== doco verify: our CLIP, UNet (with gradients), VAE and schedulers against diffusers/transformers"
+    Invoke-Native 'doco verify' { dotnet $doco verify $fixture }
+    Write-Host "`n== doco tokenize"
+    Invoke-Native 'doco tokenize' { dotnet $doco tokenize --tokenizer (Join-Path $Root 'tests/Engine.Tests/fixtures/clip-tokenizer') 'a painting in the style of van gogh' }
+    Write-Host "`n== doco sample (random weights: the images are noise; the pipeline is real)"
+    $out = Join-Path $Root 'artifacts/demo/sample.png'
+    Invoke-Native 'doco sample' { dotnet $doco sample --model $fixture --prompt 'a photo of a cat' --steps 10 --n 4 --backend cpu --out $out }
+    Write-Host "`n== doco bench unet (tiny)"
+    Invoke-Native 'doco bench' { dotnet $doco bench unet --config tiny --steps 2 }
 }
 
 switch ($Task) {
