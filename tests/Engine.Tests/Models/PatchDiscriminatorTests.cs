@@ -59,35 +59,27 @@ public class PatchDiscriminatorTests
         var grads = p.Grads.AsSpan().ToArray();
 
         var rng = new System.Random(3);
-        var weights = p.Weights.AsSpan();
-        const float step = 1e-2f;
         var numeric = new List<double>();
         var analytic = new List<float>();
-        for (int probe = 0; probe < 40; probe++)
+        const float step = 1e-2f;
+        // Central differences of the whole network's loss for a few random elements of one buffer.
+        void Probe(Span<float> values, float[] gradient, int probes)
         {
-            int j = rng.Next(weights.Length);
-            float orig = weights[j];
-            weights[j] = orig + step;
-            double lp = Loss();
-            weights[j] = orig - step;
-            double lm = Loss();
-            weights[j] = orig;
-            numeric.Add((lp - lm) / (2 * step));
-            analytic.Add(grads[j]);
+            for (int probe = 0; probe < probes; probe++)
+            {
+                int j = rng.Next(values.Length);
+                float orig = values[j];
+                values[j] = orig + step;
+                double lp = Loss();
+                values[j] = orig - step;
+                double lm = Loss();
+                values[j] = orig;
+                numeric.Add((lp - lm) / (2 * step));
+                analytic.Add(gradient[j]);
+            }
         }
-        var xs = x.AsSpan();
-        for (int probe = 0; probe < 20; probe++)
-        {
-            int j = rng.Next(xs.Length);
-            float orig = xs[j];
-            xs[j] = orig + step;
-            double lp = Loss();
-            xs[j] = orig - step;
-            double lm = Loss();
-            xs[j] = orig;
-            numeric.Add((lp - lm) / (2 * step));
-            analytic.Add(dx[j]);
-        }
+        Probe(p.Weights.AsSpan(), grads, 40);
+        Probe(x.AsSpan(), dx, 20);
         double scale = numeric.Max(Math.Abs);
         Close.Assert("discriminator gradients vs float finite differences", analytic.ToArray(), numeric.ToArray(), 2e-2, 2e-3 * scale);
     }
