@@ -11,7 +11,7 @@ namespace Engine.Cli.Commands;
 /// <summary>
 /// <c>doco bench unet --config sd15|tiny [--batch N] [--size H] [--steps S] [--train all|attention|kv]</c>:
 /// a UNet and text encoder with random weights; time per training step (text encoder forward, UNet forward,
-/// MSE, UNet backward) and peak memory.
+/// MSE, UNet backward, and with --train all the text encoder's backward too) and peak memory.
 /// </summary>
 internal static class BenchCommand
 {
@@ -64,7 +64,8 @@ internal static class BenchCommand
         using var gradients = new NativeArena();
         var setup = Stopwatch.StartNew();
         var model = new UNet2DConditionModel(unetConfig, parameters, trainable);
-        var text = new ClipTextModel(textConfig, parameters);
+        // With --train all the text encoder trains too, so the step back-propagates through both models.
+        var text = new ClipTextModel(textConfig, parameters, train == "all" ? _ => true : null);
         RandomInit.Fill(ops, model.Parameters, 1);
         RandomInit.Fill(ops, text.Parameters, 2);
         var ids = parameters.Alloc(new Shape(batch, textConfig.MaxPositionEmbeddings), DType.I32);
@@ -72,6 +73,7 @@ internal static class BenchCommand
         var latents = parameters.Alloc(new Shape(batch, unetConfig.InChannels, size, size));
         var noise = parameters.Alloc(latents.Shape);
         var dEps = parameters.Alloc(latents.Shape);
+        var dEhs = parameters.Alloc(new Shape(batch, textConfig.MaxPositionEmbeddings, textConfig.HiddenSize));
         var loss = parameters.Alloc(new Shape(1));
         ops.RandomNormal(latents, 3, 0);
         ops.RandomNormal(noise, 4, 0);
@@ -81,7 +83,7 @@ internal static class BenchCommand
         output.WriteLine($"unet {configName}: {layout.TotalCount:N0} parameters ({layout.TrainableCount:N0} trainable: {train}), text encoder {text.Parameters.Layout.TotalCount:N0}; " +
             $"latents {latents.Shape}, {ops.Name}; setup {setup.Elapsed.TotalSeconds:F1} s");
 
-        var times = new List<(double Text, double Forward, double Backward)>();
+        var times = new List<(double Text, double Forward, double Backward, double TextBackward)>();
         for (int step = 0; step <= steps; step++)
         {
             w.Reset();
@@ -93,14 +95,22 @@ internal static class BenchCommand
             double tForward = t0.Elapsed.TotalSeconds - tText;
             if (!model.Parameters.Grads.IsNone) ops.Fill(model.Parameters.Grads, 0f);
             ops.MseBackward(dEps, eps, noise, 1f);
-            model.Backward(w, dEps, Tensor.None, Tensor.None);
+            bool textTrains = !text.Parameters.Grads.IsNone;
+            model.Backward(w, dEps, Tensor.None, textTrains ? dEhs : Tensor.None);
             double tBackward = t0.Elapsed.TotalSeconds - tText - tForward;
-            output.WriteLine($"  step {step}{(step == 0 ? " (warm-up)" : "")}: text {tText * 1e3:F0} ms, unet forward {tForward * 1e3:F0} ms, backward {tBackward * 1e3:F0} ms");
-            if (step > 0) times.Add((tText, tForward, tBackward));
+            if (textTrains)
+            {
+                ops.Fill(text.Parameters.Grads, 0f);
+                text.Backward(ops, textActs, ids, dEhs);
+            }
+            double tTextBackward = t0.Elapsed.TotalSeconds - tText - tForward - tBackward;
+            output.WriteLine($"  step {step}{(step == 0 ? " (warm-up)" : "")}: text {tText * 1e3:F0} ms, unet forward {tForward * 1e3:F0} ms, " +
+                $"unet backward {tBackward * 1e3:F0} ms{(textTrains ? $", text backward {tTextBackward * 1e3:F0} ms" : "")}");
+            if (step > 0) times.Add((tText, tForward, tBackward, tTextBackward));
         }
-        double mean = times.Average(t => t.Text + t.Forward + t.Backward);
+        double mean = times.Average(t => t.Text + t.Forward + t.Backward + t.TextBackward);
         long peakRss = PeakRssBytes();
-        output.WriteLine($"time per training step: {mean:F3} s (mean of {steps}; text {times.Average(t => t.Text):F3}, forward {times.Average(t => t.Forward):F3}, backward {times.Average(t => t.Backward):F3})");
+        output.WriteLine($"time per training step: {mean:F3} s (mean of {steps}; text {times.Average(t => t.Text):F3}, unet forward {times.Average(t => t.Forward):F3}, unet backward {times.Average(t => t.Backward):F3}, text backward {times.Average(t => t.TextBackward):F3})");
         output.WriteLine($"memory: parameters+inputs {Gb(parameters.Peak)}, activations {Gb(activations.Peak)}, gradients {Gb(gradients.Peak)}; process peak RSS {Gb(peakRss)}");
         return 0;
     }

@@ -1,0 +1,57 @@
+using Engine.Cpu;
+using Engine.Memory;
+using Engine.Models;
+using Engine.Models.Unet;
+using Engine.Tensors;
+
+namespace Engine.Tests.Models;
+
+/// <summary>Configurations other than the fixture's: pixel-space models and the SD 1.5 parameter count.</summary>
+public class UNetConfigTests
+{
+    [Fact]
+    public void PixelSpaceUNet_ThreeChannels_RunsForwardAndBackward()
+    {
+        var config = new UNetConfig
+        {
+            InChannels = 3,
+            OutChannels = 3,
+            SampleSize = 16,
+            BlockOutChannels = [16, 32, 32],
+            LayersPerBlock = 1,
+            DownBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+            UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+            NumAttentionHeads = [2, 4, 4],
+            CrossAttentionDim = 24,
+            NormNumGroups = 8,
+        };
+        using var weights = new NativeArena();
+        using var act = new NativeArena();
+        using var grad = new NativeArena();
+        var ops = new CpuOps();
+        var model = new UNet2DConditionModel(config, weights, _ => true);
+        RandomInit.Fill(ops, model.Parameters, 1);
+        var x = weights.Alloc(new Shape(2, 3, 16, 16));
+        var ehs = weights.Alloc(new Shape(2, 5, 24));
+        ops.RandomNormal(x, 2, 0);
+        ops.RandomNormal(ehs, 3, 0);
+        var w = new Workspace(ops, act, grad);
+        var eps = model.Forward(w, x, [10f, 500f], ehs);
+        Assert.Equal(x.Shape, eps.Shape);
+        var dx = weights.Alloc(x.Shape);
+        var dEhs = weights.Alloc(ehs.Shape);
+        model.Backward(w, eps, dx, dEhs);
+        Assert.All(dx.AsSpan().ToArray(), v => Assert.True(float.IsFinite(v)));
+        Assert.Contains(dEhs.AsSpan().ToArray(), v => v != 0);
+        Assert.Contains(model.Parameters.Grad("conv_in.weight").AsSpan().ToArray(), v => v != 0);
+        Assert.Throws<ArgumentException>(() => model.Forward(w, weights.Alloc(new Shape(1, 3, 18, 18)), [1f], ehs));
+    }
+
+    [Fact]
+    public void Sd15Defaults_DeclareTheKnownParameterCount()
+    {
+        var declared = UNet2DConditionModel.Declare(new UNetConfig());
+        Assert.Equal(686, declared.Count);
+        Assert.Equal(859_520_964L, declared.Sum(p => p.Item2.Numel));
+    }
+}
