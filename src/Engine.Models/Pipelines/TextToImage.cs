@@ -55,6 +55,19 @@ public sealed class TextToImage : IDisposable
 
     /// <summary>Runs the loop; <paramref name="progress"/> gets (step, total) after each DDIM step. Returns [n, 3, H, W] floats.</summary>
     public float[] Sample(string prompt, string negative, SampleSettings s, Action<int, int>? progress = null)
+        => Run(prompt, negative, s, progress, decode: true);
+
+    /// <summary>
+    /// The DDIM loop's final sample x0 before VAE decoding: [n, C, h, w] latents for a latent model
+    /// (not divided by scaling_factor), the pixels themselves for a pixel-space model. DoCo's anchor images are these.
+    /// </summary>
+    public float[] SampleFinal(string prompt, string negative, SampleSettings s, Action<int, int>? progress = null)
+        => Run(prompt, negative, s, progress, decode: false);
+
+    /// <summary>Geometry of <see cref="SampleFinal"/>'s output: the UNet's sample.</summary>
+    public (int Channels, int Height, int Width) FinalShape => (Unet.Config.OutChannels, Unet.Config.SampleSize, Unet.Config.SampleSize);
+
+    private float[] Run(string prompt, string negative, SampleSettings s, Action<int, int>? progress, bool decode)
     {
         if (s.Steps < 1 || s.Count < 1) throw new ArgumentException("steps and count must be ≥ 1");
         var ops = Ops;
@@ -118,7 +131,7 @@ public sealed class TextToImage : IDisposable
             progress?.Invoke(i + 1, timesteps.Length);
         }
         w.Reset();
-        if (Vae is null) return hostLatents;
+        if (Vae is null || !decode) return hostLatents;
         ops.Scale(latents, latents, 1f / Vae.Config.ScalingFactor);
         var image = Vae.Decode(ops, _activations, latents);
         var result = new float[image.Numel];
