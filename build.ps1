@@ -93,6 +93,8 @@ function Invoke-GpuCheck {
         dotnet publish "$Root/src/Engine.Cli/Engine.Cli.csproj" -c Release -r linux-x64 --self-contained true `
             -p:PublishTrimmed=true -p:PublishSingleFile=true -p:DebugType=none -o $out --nologo -v:minimal
     }
+    # The XML docs come along with every project (GenerateDocumentationFile is needed for IDE0005): not needed here.
+    Remove-Item (Join-Path $out '*.xml'), (Join-Path $out '*.pdb') -ErrorAction SilentlyContinue
     $script = Join-Path $out 'run-gpu-check.sh'
     Copy-Item (Join-Path $Root 'tools/run-gpu-check.sh') $script
     $doco = Join-Path $out 'doco'
