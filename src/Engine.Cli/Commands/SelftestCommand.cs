@@ -66,7 +66,7 @@ internal static class SelftestCommand
                                                                    : $"  ({bad} of {cpu.Length} out; worst [{worst}] gpu {gpu[worst]:R} cpu {cpu[worst]:R})";
                 output.WriteLine($"{op.Name,-34} {maxAbs,12:0.000e0} {maxRel,12:0.000e0} {tolerance,-22} {(ok ? "PASS" : "FAIL")}{detail}  {clock.Elapsed.TotalMilliseconds:F0} ms");
             }
-            catch (Exception e) when (e is CudaException or ArgumentException or InvalidOperationException)
+            catch (Exception e) when (e is CudaException or ArgumentException or InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
             {
                 failures++;
                 output.WriteLine($"{op.Name,-34} {"",12} {"",12} {tolerance,-22} FAIL ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")})");

@@ -35,8 +35,9 @@ internal sealed class CudaDevice(CudaContext ctx) : ISelftestDevice
 
     public nint Alloc(long bytes)
     {
-        ulong p = ctx.Alloc(bytes);
-        ctx.ZeroAsync(p, (bytes + 3) / 4 * 4);
+        long rounded = (bytes + 3) / 4 * 4; // ZeroAsync clears whole 32-bit words
+        ulong p = ctx.Alloc(rounded);
+        ctx.ZeroAsync(p, rounded);
         return (nint)p;
     }
 
