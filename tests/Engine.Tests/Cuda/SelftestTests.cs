@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Engine.Cli.Commands;
 using Engine.Cli.Selftest;
 using Engine.Cuda;
+using Xunit.Abstractions;
 
 namespace Engine.Tests.Cuda;
 
@@ -9,7 +10,7 @@ namespace Engine.Tests.Cuda;
 /// <c>doco selftest</c> without a GPU: the no-GPU exit, the op table's coverage of every kernel entry point, and the
 /// whole table run through the CPU emulator (so the self-test itself is checked before it ever meets a GPU).
 /// </summary>
-public class SelftestTests
+public class SelftestTests(ITestOutputHelper log)
 {
     [SkippableFact]
     public void WithoutGpu_PrintsTheReason_Exit2()
@@ -63,6 +64,7 @@ public class SelftestTests
         var output = new StringWriter();
         int code = SelftestCommand.RunAll(device, null, output);
         string text = output.ToString();
+        log.WriteLine(text);
         Assert.True(code == 0, text);
         foreach (var op in SelftestOps.All)
             Assert.Matches($@"(?m)^{op.Name}\s.*(PASS|SKIP)", text);
