@@ -6,6 +6,8 @@
 #   format   check `dotnet format` (whitespace, style, analyzers)
 #   bench    BenchmarkDotNet suites (pass a filter after the task, e.g. build.ps1 bench '*Sgemm*')
 #   publish  self-contained linux-x64 `doco` under artifacts/publish
+#   gpu-check  trimmed single-file linux-x64 `doco` + run-gpu-check.sh under artifacts/gpu-check (docs/gpu.md),
+#            smoke-tested here (doco kernels, doco verify on the tiny-sd fixture)
 #   demo     the main job on the embedded default (see README)
 param(
     [Parameter(Position = 0)][string]$Task = 'test',
@@ -84,6 +86,35 @@ function Invoke-Publish {
     Get-ChildItem $out | ForEach-Object { Write-Host ("{0,12:N0}  {1}" -f $_.Length, $_.Name) }
 }
 
+function Invoke-GpuCheck {
+    $out = Join-Path $Root 'artifacts/gpu-check'
+    Remove-Item -Recurse -Force $out -ErrorAction SilentlyContinue
+    Invoke-Native 'dotnet publish' {
+        dotnet publish "$Root/src/Engine.Cli/Engine.Cli.csproj" -c Release -r linux-x64 --self-contained true `
+            -p:PublishTrimmed=true -p:PublishSingleFile=true -p:DebugType=none -o $out --nologo -v:minimal
+    }
+    # The XML docs come along with every project (GenerateDocumentationFile is needed for IDE0005): not needed here.
+    Remove-Item (Join-Path $out '*.xml'), (Join-Path $out '*.pdb') -ErrorAction SilentlyContinue
+    $script = Join-Path $out 'run-gpu-check.sh'
+    Copy-Item (Join-Path $Root 'tools/run-gpu-check.sh') $script
+    $doco = Join-Path $out 'doco'
+    if ($IsLinux) { & chmod +x $script $doco }
+    Get-ChildItem $out | ForEach-Object { Write-Host ("{0,12:N0}  {1}" -f $_.Length, $_.Name) }
+    $mb = (Get-Item $doco).Length / 1MB
+    Write-Host ("gpu-check: doco is {0:N1} MB (limit 64 MB)" -f $mb)
+    if ($mb -ge 64) { throw "gpu-check: doco is $([math]::Round($mb, 1)) MB, over the 64 MB limit" }
+    if (-not $IsLinux) { Write-Host 'gpu-check: not Linux, the linux-x64 binary is not smoke-tested'; return }
+
+    # Smoke test of the trimmed binary: LibraryImport interop (NVRTC), embedded kernel sources, JSON parsing.
+    Write-Host "`n== $doco kernels"
+    & $doco kernels
+    if ($LASTEXITCODE -eq 2) { Write-Warning 'gpu-check: NVRTC not available here (exit 2): interop not smoke-tested' }
+    elseif ($LASTEXITCODE -ne 0) { throw "gpu-check: doco kernels failed with exit code $LASTEXITCODE" }
+    Write-Host "`n== $doco verify tiny-sd"
+    Invoke-Native 'doco verify' { & $doco verify (Join-Path $Root 'tests/Engine.Tests/fixtures/tiny-sd') }
+    Write-Host "`ngpu-check: copy $out to the GPU machine and run ./run-gpu-check.sh there (docs/gpu.md)"
+}
+
 function Invoke-Demo {
     Invoke-Build
     $doco = Join-Path $Root "src/Engine.Cli/bin/$Configuration/net10.0/doco.dll"
@@ -107,6 +138,7 @@ switch ($Task) {
     'format' { Invoke-Format }
     'bench' { Invoke-Bench }
     'publish' { Invoke-Publish }
+    'gpu-check' { Invoke-GpuCheck }
     'demo' { Invoke-Demo }
-    default { throw "unknown task '$Task' (setup, build, test, format, bench, publish, demo)" }
+    default { throw "unknown task '$Task' (setup, build, test, format, bench, publish, gpu-check, demo)" }
 }

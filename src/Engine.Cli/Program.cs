@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(SampleCommand.Create());
+        root.Subcommands.Add(SelftestCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

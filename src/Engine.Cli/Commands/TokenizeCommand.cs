@@ -54,7 +54,7 @@ internal static class TokenizeCommand
 
         if (json)
         {
-            stdout.WriteLine(JsonSerializer.Serialize(results, JsonOptions));
+            stdout.WriteLine(ToJson(results));
             return 0;
         }
         // One line of ids per prompt, then its tokens without the padding.
@@ -68,12 +68,30 @@ internal static class TokenizeCommand
         return 0;
     }
 
-    // Unescaped so that prompts and the tokens' byte symbols (e.g. "Ã©") stay readable.
-    static readonly JsonSerializerOptions JsonOptions = new()
+    // Written by hand rather than by JsonSerializer: reflection-based serialization is off in the trimmed build
+    // (build.ps1 gpu-check). Unescaped so that prompts and the tokens' byte symbols (e.g. "Ã©") stay readable.
+    static string ToJson(List<TokenizedPrompt> results)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartArray();
+            foreach (var r in results)
+            {
+                w.WriteStartObject();
+                w.WriteString("prompt", r.Prompt);
+                w.WriteStartArray("ids");
+                foreach (int id in r.Ids) w.WriteNumberValue(id);
+                w.WriteEndArray();
+                w.WriteStartArray("tokens");
+                foreach (string t in r.Tokens) w.WriteStringValue(t);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
 
     sealed record TokenizedPrompt(string Prompt, int[] Ids, string[] Tokens);
 }

@@ -80,5 +80,8 @@ public static class ConfigJson
     private static JsonObject Base(string? basePath) =>
         basePath is not null && File.Exists(basePath) && JsonNode.Parse(File.ReadAllText(basePath)) is JsonObject o ? o : [];
 
-    private static JsonArray Array<T>(IEnumerable<T> values) => [.. values.Select(v => JsonValue.Create(v))];
+    // One overload per element type, not a generic JsonValue.Create<T> (which needs reflection and breaks trimming).
+    private static JsonArray Array(IEnumerable<int> values) => [.. values.Select(v => (JsonNode)JsonValue.Create(v)!)];
+
+    private static JsonArray Array(IEnumerable<string> values) => [.. values.Select(v => (JsonNode)JsonValue.Create(v)!)];
 }
