@@ -1,4 +1,5 @@
 using Engine.Memory;
+using Engine.Nn.Layers;
 using Engine.Ops;
 using Engine.Tensors;
 
@@ -26,6 +27,27 @@ public sealed class Workspace(IOps ops, ITensorArena activations, ITensorArena g
 
     /// <summary>A zeroed gradient buffer, for gradients that are accumulated.</summary>
     public Tensor ZeroGrad(Shape shape) => Gradients.Alloc(shape, zero: true);
+
+    /// <summary>GroupNorm forward into fresh activations: y [x's shape], mean and rstd [N, groups] for the backward.</summary>
+    public (Tensor Y, Tensor Mean, Tensor Rstd) Norm(GroupNorm norm, Tensor x)
+    {
+        var y = Act(x.Shape);
+        var mean = Act(norm.StatShape(x));
+        var rstd = Act(norm.StatShape(x));
+        norm.Forward(Ops, y, mean, rstd, x);
+        return (y, mean, rstd);
+    }
+
+    /// <summary>LayerNorm forward over the last dimension into fresh activations, with one mean and rstd per row.</summary>
+    public (Tensor Y, Tensor Mean, Tensor Rstd) Norm(LayerNorm norm, Tensor x)
+    {
+        var rows = new Shape((int)(x.Numel / norm.C));
+        var y = Act(x.Shape);
+        var mean = Act(rows);
+        var rstd = Act(rows);
+        norm.Forward(Ops, y, mean, rstd, x);
+        return (y, mean, rstd);
+    }
 
     public void Reset()
     {

@@ -38,15 +38,14 @@ public sealed class BasicTransformerBlock
     public Tensor Forward(Workspace w, Tensor h, Tensor context)
     {
         var ops = w.Ops;
-        int rows = h.Dim(0) * h.Dim(1);
         _h0 = h;
-        (_n1, _m1, _r1) = Norm(w, _norm1, h, rows);
+        (_n1, _m1, _r1) = w.Norm(_norm1, h);
         _h1 = _attn1.Forward(w, _n1, Tensor.None);
         ops.Add(_h1, _h1, h);
-        (_n2, _m2, _r2) = Norm(w, _norm2, _h1, rows);
+        (_n2, _m2, _r2) = w.Norm(_norm2, _h1);
         _h2 = _attn2.Forward(w, _n2, context);
         ops.Add(_h2, _h2, _h1);
-        (_n3, _m3, _r3) = Norm(w, _norm3, _h2, rows);
+        (_n3, _m3, _r3) = w.Norm(_norm3, _h2);
         var h3 = _ff.Forward(w, _n3);
         ops.Add(h3, h3, _h2);
         return h3;
@@ -72,14 +71,5 @@ public sealed class BasicTransformerBlock
         ops.Add(dres, dres, dtmp);
         w.Gradients.Release(mark);
         return dres;
-    }
-
-    private static (Tensor Y, Tensor Mean, Tensor Rstd) Norm(Workspace w, LayerNorm norm, Tensor x, int rows)
-    {
-        var y = w.Act(x.Shape);
-        var mean = w.Act(new Shape(rows));
-        var rstd = w.Act(new Shape(rows));
-        norm.Forward(w.Ops, y, mean, rstd, x);
-        return (y, mean, rstd);
     }
 }

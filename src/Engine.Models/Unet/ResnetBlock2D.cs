@@ -42,7 +42,7 @@ public sealed class ResnetBlock2D
         var ops = w.Ops;
         _x = x;
         _embSilu = embSilu;
-        (_n1, _m1, _r1) = Norm(w, _norm1, x);
+        (_n1, _m1, _r1) = w.Norm(_norm1, x);
         _a1 = w.Act(x.Shape);
         ops.SiluForward(_a1, _n1);
         _h1 = w.Act(_conv1.OutputShape(_a1));
@@ -50,7 +50,7 @@ public sealed class ResnetBlock2D
         var t = w.Act(new Shape(x.Dim(0), _timeEmbProj.Out));
         _timeEmbProj.Forward(ops, t, embSilu);
         ops.AddChannelBias(_h1, t);
-        (_n2, _m2, _r2) = Norm(w, _norm2, _h1);
+        (_n2, _m2, _r2) = w.Norm(_norm2, _h1);
         _a2 = w.Act(_h1.Shape);
         ops.SiluForward(_a2, _n2);
         var y = w.Act(_h1.Shape);
@@ -102,14 +102,5 @@ public sealed class ResnetBlock2D
         }
         w.Gradients.Release(mark);
         return dx;
-    }
-
-    private static (Tensor Y, Tensor Mean, Tensor Rstd) Norm(Workspace w, GroupNorm norm, Tensor x)
-    {
-        var y = w.Act(x.Shape);
-        var mean = w.Act(norm.StatShape(x));
-        var rstd = w.Act(norm.StatShape(x));
-        norm.Forward(w.Ops, y, mean, rstd, x);
-        return (y, mean, rstd);
     }
 }

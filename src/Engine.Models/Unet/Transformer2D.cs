@@ -38,10 +38,7 @@ public sealed class Transformer2D
         var ops = w.Ops;
         int n = x.Dim(0), c = x.Dim(1), hw = x.Dim(2) * x.Dim(3);
         _x = x;
-        _n = w.Act(x.Shape);
-        _mean = w.Act(_norm.StatShape(x));
-        _rstd = w.Act(_norm.StatShape(x));
-        _norm.Forward(ops, _n, _mean, _rstd, x);
+        (_n, _mean, _rstd) = w.Norm(_norm, x);
         _pin = w.Act(x.Shape);
         _projIn.Forward(ops, _pin, _n);
         var h = w.Act(new Shape(n, hw, c));

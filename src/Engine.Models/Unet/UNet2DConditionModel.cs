@@ -246,10 +246,7 @@ public sealed class UNet2DConditionModel
             if (level.Up is { } up) h = up.Forward(w, h);
         }
         _hOut = h;
-        _nOut = w.Act(h.Shape);
-        _mOut = w.Act(_convNormOut.StatShape(h));
-        _rOut = w.Act(_convNormOut.StatShape(h));
-        _convNormOut.Forward(ops, _nOut, _mOut, _rOut, h);
+        (_nOut, _mOut, _rOut) = w.Norm(_convNormOut, h);
         _aOut = w.Act(h.Shape);
         ops.SiluForward(_aOut, _nOut);
         var eps = w.Act(_convOut.OutputShape(_aOut));
