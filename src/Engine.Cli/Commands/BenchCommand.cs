@@ -17,7 +17,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var config = new Option<string>("--config") { Description = "sd15 or tiny", DefaultValueFactory = _ => "tiny" };
+        var config = new Option<string>("--config") { Description = "sd15, tiny or toy", DefaultValueFactory = _ => "tiny" };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 1 };
         var size = new Option<int>("--size") { Description = "latent height and width (default: 64 for sd15, 16 for tiny)" };
         var steps = new Option<int>("--steps") { Description = "timed steps after one warm-up step", DefaultValueFactory = _ => 2 };
@@ -43,6 +43,20 @@ internal static class BenchCommand
                 CrossAttentionDim = 32,
                 NormNumGroups = 8,
             }, new ClipTextConfig(32, 37, 5, 4, 1000), 16),
+            // The built-in world's model (docs/world.md): pixel space, 32×32, cross-attention at the two lower resolutions.
+            "toy" => (new UNetConfig
+            {
+                InChannels = 3,
+                OutChannels = 3,
+                SampleSize = 32,
+                BlockOutChannels = [32, 64, 64],
+                LayersPerBlock = 1,
+                DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+                UpBlockTypes = ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+                NumAttentionHeads = [4, 4, 4],
+                CrossAttentionDim = 64,
+                NormNumGroups = 8,
+            }, new ClipTextConfig(64, 256, 3, 4, 512, 16), 32),
             _ => (null!, null!, 0),
         };
         if (unetConfig is null) { error.WriteLine($"bench: unknown --config '{configName}' (sd15 or tiny)"); return 2; }
