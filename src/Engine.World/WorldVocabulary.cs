@@ -17,9 +17,17 @@ public static class WorldVocabulary
     /// <summary>Second names of shapes and styles, so that a concept has several names (as "van gogh" and "vincent").</summary>
     public static readonly IReadOnlyDictionary<string, string> Synonyms = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["star"] = "pentagram", ["circle"] = "disc", ["square"] = "box", ["cross"] = "plus", ["diamond"] = "rhombus",
-        ["ring"] = "donut", ["heart"] = "valentine", ["triangle"] = "wedge",
-        ["striped"] = "banded", ["dotted"] = "spotted", ["outline"] = "hollow",
+        ["star"] = "pentagram",
+        ["circle"] = "disc",
+        ["square"] = "box",
+        ["cross"] = "plus",
+        ["diamond"] = "rhombus",
+        ["ring"] = "donut",
+        ["heart"] = "valentine",
+        ["triangle"] = "wedge",
+        ["striped"] = "banded",
+        ["dotted"] = "spotted",
+        ["outline"] = "hollow",
     };
 
     /// <summary>sRGB of each colour, chosen to stay distinct after the model's blur.</summary>

@@ -65,8 +65,11 @@ internal static class WorldCommand
         {
             var s = d with
             {
-                Steps = parse.GetValue(steps), Batch = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
-                CheckpointEvery = parse.GetValue(every), Seed = parse.GetValue(seed),
+                Steps = parse.GetValue(steps),
+                Batch = parse.GetValue(batch),
+                LearningRate = parse.GetValue(lr),
+                CheckpointEvery = parse.GetValue(every),
+                Seed = parse.GetValue(seed),
             };
             if (s.Steps < 1 || s.Batch < 1 || s.CheckpointEvery < 1 || !(s.LearningRate > 0))
             {

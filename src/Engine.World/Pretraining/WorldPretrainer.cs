@@ -48,7 +48,8 @@ public sealed class WorldPretrainer : IDisposable
         _stateDir = stateDir;
         _outputDir = outputDir;
         _skeleton = Path.Combine(stateDir, "skeleton");
-        WriteSkeleton(_skeleton);
+        // A resumed run keeps its skeleton: the weights are tied to that tokenizer.
+        if (!Directory.Exists(_skeleton)) WriteSkeleton(_skeleton);
         _tokenizer = ClipTokenizer.FromDirectory(Path.Combine(_skeleton, "tokenizer"));
         int vocab = WorldTokenizer.VocabSize(Path.Combine(_skeleton, "tokenizer"));
         _schedule = new NoiseSchedule(SchedulerConfig.FromJson(Path.Combine(_skeleton, "scheduler", "scheduler_config.json")));
