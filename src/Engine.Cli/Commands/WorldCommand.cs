@@ -17,6 +17,7 @@ internal static class WorldCommand
         var world = new Command("world", "The built-in world: render scenes, pretrain the built-in model.");
         world.Subcommands.Add(CreateRender());
         world.Subcommands.Add(CreatePretrain());
+        world.Subcommands.Add(CreateDenoise());
         return world;
     }
 
@@ -42,6 +43,63 @@ internal static class WorldCommand
             var (rgb, w, h) = ImageGrid.Compose(images, count, 3, renderer.Size, renderer.Size);
             Png.Save(parse.GetValue(output)!, rgb, w, h);
             Console.WriteLine($"wrote {parse.GetValue(output)} ({count} scenes, {w}×{h})");
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// The model's one-step denoising error on fresh renders at several noise levels: ε-MSE (the training loss) and
+    /// the x0 error it implies. A quick health check that needs no classifier.
+    /// </summary>
+    private static Command CreateDenoise()
+    {
+        var model = new Option<string>("--model") { Description = "a built-in world model folder", DefaultValueFactory = _ => "models/world" };
+        var n = new Option<int>("--n") { Description = "scenes per noise level", DefaultValueFactory = _ => 16 };
+        var cmd = new Command("denoise", "Measure the model's denoising error on fresh renders at several timesteps.") { model, n };
+        cmd.SetAction(parse =>
+        {
+            var ops = Backends.Select("cpu", Console.Error)!;
+            int count = parse.GetValue(n);
+            using var pipe = new Engine.Models.Pipelines.TextToImage(parse.GetValue(model)!, ops);
+            var schedule = new Engine.Models.Schedulers.NoiseSchedule(pipe.SchedulerConfig);
+            using var renderer = new WorldRenderer(pipe.Unet.Config.SampleSize);
+            using var arena = new Engine.Memory.NativeArena();
+            using var acts = new Engine.Memory.NativeArena();
+            using var grads = new Engine.Memory.NativeArena();
+            int len = pipe.TextEncoder.Config.MaxPositionEmbeddings, numel = renderer.ImageNumel;
+            var rng = new Random(12345);
+            var x0 = new float[count * numel];
+            var ids = arena.Alloc(new Engine.Tensors.Shape(count, len), Engine.Tensors.DType.I32);
+            for (int i = 0; i < count; i++)
+            {
+                var scene = Scene.Sample(rng, renderer.Size);
+                renderer.Render(scene, x0.AsSpan(i * numel, numel));
+                pipe.Tokenizer.Encode(Captions.Fill(Captions.TrainingTemplates[2], scene), len).Ids.CopyTo(ids.AsIntSpan().Slice(i * len, len));
+            }
+            var ehs = pipe.TextEncoder.Forward(ops, pipe.TextEncoder.Activations(arena, count, len), ids);
+            var noise = arena.Alloc(new Engine.Tensors.Shape(count, 3, renderer.Size, renderer.Size));
+            var xt = arena.Alloc(noise.Shape);
+            ops.RandomNormal(noise, 7, 0);
+            var w = new Engine.Models.Workspace(ops, acts, grads);
+            Console.WriteLine("   t   eps-mse   x0-mse");
+            foreach (int t in new[] { 10, 50, 100, 250, 500, 750, 900, 990 })
+            {
+                var ts = Enumerable.Repeat(t, count).ToArray();
+                schedule.AddNoise(xt.AsSpan(), x0, noise.AsSpan(), ts);
+                w.Reset();
+                var eps = pipe.Unet.Forward(w, xt, ts.Select(v => (float)v).ToArray(), ehs).AsSpan();
+                float ab = schedule.AlphasCumprod[t];
+                double e2 = 0, x2 = 0;
+                for (int j = 0; j < eps.Length; j++)
+                {
+                    double de = eps[j] - noise.AsSpan()[j];
+                    e2 += de * de;
+                    double xhat = (xt.AsSpan()[j] - Math.Sqrt(1 - ab) * eps[j]) / Math.Sqrt(ab);
+                    x2 += (xhat - x0[j]) * (xhat - x0[j]);
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{t,4}  {e2 / eps.Length,8:F5}  {x2 / eps.Length,8:F5}"));
+            }
             return 0;
         });
         return cmd;
