@@ -189,9 +189,19 @@ public static class ErasedModelWriter
             foreach (var e in Entries)
                 if (Exists(Path.Combine(stage, e))) { Move(Path.Combine(stage, e), Path.Combine(full, e)); undo.Push((Path.Combine(full, e), Path.Combine(stage, e))); }
         }
-        catch
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            while (undo.TryPop(out var m)) Move(m.From, m.To);
+            try
+            {
+                while (undo.TryPop(out var m)) Move(m.From, m.To);
+            }
+            catch (Exception undoError) when (undoError is IOException or UnauthorizedAccessException)
+            {
+                // The staging folder now holds the only copy of some entries: it must outlive the caller's cleanup.
+                string keep = stage + ".failed";
+                Directory.Move(stage, keep);
+                throw new IOException($"writing {full} failed ({e.Message}) and so did undoing it ({undoError.Message}); the earlier entries are in {keep}", e);
+            }
             throw;
         }
     }
