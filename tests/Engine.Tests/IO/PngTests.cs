@@ -7,7 +7,7 @@ namespace Engine.Tests.IO;
 public class PngTests
 {
     /// <summary>Decodes what Encode writes (filter 0 only) and checks every chunk's CRC: a round trip.</summary>
-    private static (int W, int H, byte[] Rgb) Decode(byte[] png)
+    internal static (int W, int H, byte[] Rgb) Decode(byte[] png)
     {
         Assert.Equal(new byte[] { 137, 80, 78, 71, 13, 10, 26, 10 }, png[..8]);
         int pos = 8, w = 0, h = 0;
