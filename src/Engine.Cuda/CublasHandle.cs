@@ -41,6 +41,21 @@ public sealed unsafe class CublasHandle : IDisposable
                      $"cublasGemmStridedBatchedEx(M={M}, N={N}, K={K}, batch={batch}, tf32={AllowTf32})");
     }
 
+    /// <summary>
+    /// cublasGemmStridedBatchedEx as it is (column-major, explicit leading dimensions), FP32 data, FP32 or TF32 compute
+    /// per <see cref="AllowTf32"/>. CudaOps maps its row-major GEMMs onto this.
+    /// </summary>
+    public void GemmStridedBatchedColumnMajor(bool transA, bool transB, int m, int n, int k, float alpha,
+                                              ulong a, int lda, long strideA, ulong b, int ldb, long strideB,
+                                              float beta, ulong c, int ldc, long strideC, int batch)
+    {
+        int compute = AllowTf32 ? CuBlas.Compute32FFastTf32 : CuBlas.Compute32F;
+        CuBlas.Check(CuBlas.cublasGemmStridedBatchedEx(_handle, transA ? CuBlas.OpT : CuBlas.OpN, transB ? CuBlas.OpT : CuBlas.OpN,
+                                                       m, n, k, &alpha, a, CuBlas.DataR32F, lda, strideA, b, CuBlas.DataR32F, ldb, strideB,
+                                                       &beta, c, CuBlas.DataR32F, ldc, strideC, batch, compute, CuBlas.GemmDefault),
+                     $"cublasGemmStridedBatchedEx(m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc}, batch={batch}, tf32={AllowTf32})");
+    }
+
     /// <summary>Row-major single SGEMM, as <see cref="GemmStridedBatched"/> with one batch, through cublasSgemm.</summary>
     public void Sgemm(bool transA, bool transB, int M, int N, int K, float alpha, ulong a, ulong b, float beta, ulong c)
     {

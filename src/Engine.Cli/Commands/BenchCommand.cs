@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Engine.Cuda.Ops;
 using Engine.Memory;
 using Engine.Models;
 using Engine.Models.Clip;
@@ -72,10 +73,14 @@ internal static class BenchCommand
         size = size > 0 ? size : defaultSize;
         var ops = Backends.Select(backend, error);
         if (ops is null) return 2;
+        using var ownedOps = ops as IDisposable; // CudaOps owns the context: disposed after the arenas below
 
-        using var parameters = new NativeArena();
-        using var activations = new NativeArena();
-        using var gradients = new NativeArena();
+        // Host arenas for the CPU, device arenas for CudaOps: the models run unchanged on either.
+        var parameters = Backends.Arena(ops);
+        var activations = Backends.Arena(ops);
+        var gradients = Backends.Arena(ops);
+        using var ownedArenas = new Disposables(parameters, activations, gradients);
+        var cuda = ops as CudaOps;
         var setup = Stopwatch.StartNew();
         var model = new UNet2DConditionModel(unetConfig, parameters, trainable);
         // With --train all the text encoder trains too, so the step back-propagates through both models.
@@ -101,21 +106,27 @@ internal static class BenchCommand
         for (int step = 0; step <= steps; step++)
         {
             w.Reset();
+            // Wall time per phase: on a GPU each phase ends with a synchronize, so it is the phase's device time.
+            cuda?.Synchronize();
             var t0 = Stopwatch.StartNew();
             var ehs = text.Forward(ops, textActs, ids);
+            cuda?.Synchronize();
             double tText = t0.Elapsed.TotalSeconds;
             var eps = model.Forward(w, latents, timesteps, ehs);
             ops.MseForward(loss, eps, noise);
+            cuda?.Synchronize();
             double tForward = t0.Elapsed.TotalSeconds - tText;
             if (!model.Parameters.Grads.IsNone) ops.Fill(model.Parameters.Grads, 0f);
             ops.MseBackward(dEps, eps, noise, 1f);
             bool textTrains = !text.Parameters.Grads.IsNone;
             model.Backward(w, dEps, Tensor.None, textTrains ? dEhs : Tensor.None);
+            cuda?.Synchronize();
             double tBackward = t0.Elapsed.TotalSeconds - tText - tForward;
             if (textTrains)
             {
                 ops.Fill(text.Parameters.Grads, 0f);
                 text.Backward(ops, textActs, ids, dEhs);
+                cuda?.Synchronize();
             }
             double tTextBackward = t0.Elapsed.TotalSeconds - tText - tForward - tBackward;
             output.WriteLine($"  step {step}{(step == 0 ? " (warm-up)" : "")}: text {tText * 1e3:F0} ms, unet forward {tForward * 1e3:F0} ms, " +
@@ -127,6 +138,15 @@ internal static class BenchCommand
         output.WriteLine($"time per training step: {mean:F3} s (mean of {steps}; text {times.Average(t => t.Text):F3}, unet forward {times.Average(t => t.Forward):F3}, unet backward {times.Average(t => t.Backward):F3}, text backward {times.Average(t => t.TextBackward):F3})");
         output.WriteLine($"memory: parameters+inputs {Gb(parameters.Peak)}, activations {Gb(activations.Peak)}, gradients {Gb(gradients.Peak)}; process peak RSS {Gb(peakRss)}");
         return 0;
+    }
+
+    /// <summary>Disposes the arenas (host or device) together.</summary>
+    private sealed class Disposables(params ITensorArena[] arenas) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var a in arenas) (a as IDisposable)?.Dispose();
+        }
     }
 
     private static string Gb(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):F2} GiB";

@@ -36,7 +36,7 @@ internal static class SampleCommand
             error.WriteLine("sample: --steps and --n must be ≥ 1");
             return 2;
         }
-        var ops = Backends.Select(backend, error);
+        var ops = Backends.Select(backend, error, hostMemoryOnly: true);
         if (ops is null) return 2;
         TextToImage pipeline;
         try

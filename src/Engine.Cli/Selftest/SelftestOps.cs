@@ -271,6 +271,7 @@ internal static class SelftestOps
 
         SelftestOpsNorm.Add(ops);
         SelftestOpsTraining.Add(ops);
+        SelftestOpsConv.Add(ops);
         return ops;
     }
 
