@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(SampleCommand.Create());
         root.Subcommands.Add(SelftestCommand.Create());
+        root.Subcommands.Add(EraseCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
