@@ -27,7 +27,7 @@ internal static class BenchCommand
         var unet = new Command("unet", "Time a UNet training step with random weights.") { config, batch, size, steps, train, backend };
         unet.SetAction(parse => RunUNet(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
             parse.GetValue(train)!, parse.GetValue(backend)!, Console.Out, Console.Error));
-        return new Command("bench", "Benchmarks of whole model steps.") { unet };
+        return new Command("bench", "Benchmarks of whole model steps.") { unet, BenchDocoCommand.Create() };
     }
 
     public static int RunUNet(string configName, int batch, int size, int steps, string train, string backend, TextWriter output, TextWriter error)
@@ -149,10 +149,10 @@ internal static class BenchCommand
         }
     }
 
-    private static string Gb(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):F2} GiB";
+    internal static string Gb(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):F2} GiB";
 
     /// <summary>VmHWM from /proc (Linux); 0 elsewhere.</summary>
-    private static long PeakRssBytes()
+    internal static long PeakRssBytes()
     {
         try
         {

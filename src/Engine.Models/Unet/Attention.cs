@@ -17,8 +17,18 @@ public sealed class Attention
     private AttentionSpec _spec;
     private bool _self;
 
+    /// <summary>
+    /// Custom Diffusion's processor (doco-spec §1, §7.15): the keys and values of the first context token (BOS) are
+    /// detached, so the backward zeroes dK and dV of token 0 before the weight-gradient GEMMs (and before the context
+    /// gradient). The forward is unchanged. Only meaningful for cross-attention.
+    /// </summary>
+    public bool DetachFirstToken { get; set; }
+
+    public string Name { get; }
+
     public Attention(ParameterStore p, string name, int heads)
     {
+        Name = name;
         _q = new Linear(p, name + ".to_q", bias: false);
         _k = new Linear(p, name + ".to_k", bias: false);
         _v = new Linear(p, name + ".to_v", bias: false);
@@ -72,6 +82,15 @@ public sealed class Attention
         var dk = w.Grad(_ks.Shape);
         var dv = w.Grad(_vs.Shape);
         ops.AttentionBackward(dq, dk, dv, dO, _qs, _ks, _vs, _o, _lse, _spec);
+        if (DetachFirstToken && !_self)
+        {
+            int c = _ks.Dim(2);
+            for (int b = 0; b < _spec.B; b++)
+            {
+                ops.Fill(dk.Slice((long)b * _spec.Tk * c, c), 0f);
+                ops.Fill(dv.Slice((long)b * _spec.Tk * c, c), 0f);
+            }
+        }
         _q.Backward(ops, dx, dq, _x);
         bool contextGrad = _self || !dcontext.IsNone;
         var tmp = contextGrad ? w.Grad(_ctx.Shape) : Tensor.None;

@@ -15,6 +15,9 @@ public sealed class BasicTransformerBlock
     private readonly FeedForward _ff;
     private Tensor _h0, _h1, _h2, _n1, _n2, _n3, _m1, _r1, _m2, _r2, _m3, _r3;
 
+    /// <summary>attn2, the cross-attention over the text states.</summary>
+    public Attention CrossAttention => _attn2;
+
     public BasicTransformerBlock(ParameterStore p, string name, int heads)
     {
         _norm1 = new LayerNorm(p, name + ".norm1", 1e-5f);

@@ -16,6 +16,8 @@ public sealed class Transformer2D
     private readonly BasicTransformerBlock[] _blocks;
     private Tensor _x, _n, _mean, _rstd, _pin, _back;
 
+    public IReadOnlyList<BasicTransformerBlock> Blocks => _blocks;
+
     public Transformer2D(ParameterStore p, string name, int heads, int groups, int layers)
     {
         _norm = new GroupNorm(p, name + ".norm", groups, 1e-6f);

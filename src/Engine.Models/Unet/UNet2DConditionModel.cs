@@ -84,6 +84,25 @@ public sealed class UNet2DConditionModel
         _convOut = new Conv2d(p, "conv_out");
     }
 
+    /// <summary>Every cross-attention (attn2) module, down, mid, up.</summary>
+    public IEnumerable<Attention> CrossAttentions =>
+        _down.SelectMany(l => l.Attentions)
+            .Concat(_midAttention is null ? [] : [_midAttention])
+            .Concat(_up.SelectMany(l => l.Attentions))
+            .OfType<Transformer2D>()
+            .SelectMany(t => t.Blocks)
+            .Select(b => b.CrossAttention);
+
+    /// <summary>Sets <see cref="Attention.DetachFirstToken"/> on every cross-attention (Custom Diffusion's BOS K/V detach).</summary>
+    public bool DetachBosKeyValue
+    {
+        get => CrossAttentions.All(a => a.DetachFirstToken);
+        set
+        {
+            foreach (var a in CrossAttentions) a.DetachFirstToken = value;
+        }
+    }
+
     /// <summary>
     /// Channels of up block i: input width of resnet 0, output width, and the width of the skip each resnet
     /// pops (the skip stack is LIFO, so resnet j of up block i pops what the mirrored down level pushed).

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using Engine.Memory;
+using Engine.Models;
+using Engine.Models.Schedulers;
+using Engine.Models.Unet;
+using Engine.Models.Unlearning;
+using Engine.Rng;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>doco bench doco --config tiny|sd15 [--steps N] [--batch B]</c>: time per DoCo training step (after warm-up, with the
+/// projection surgery) and its parts, on random weights, random anchor latents and random text states; kv trainable.
+/// sd15: UNetConfig() and CLIP-L width, 64×64 latents.
+/// </summary>
+internal static class BenchDocoCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "sd15 or tiny", DefaultValueFactory = _ => "tiny" };
+        var steps = new Option<int>("--steps") { Description = "timed steps after one untimed step", DefaultValueFactory = _ => 2 };
+        var batch = new Option<int>("--batch") { Description = "batch B (the UNet sees 2B)", DefaultValueFactory = _ => 1 };
+        var backend = new Option<string>("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var cmd = new Command("doco", "Time a DoCo training step (random weights).") { config, steps, batch, backend };
+        cmd.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(steps), parse.GetValue(batch), parse.GetValue(backend)!, Console.Out, Console.Error));
+        return cmd;
+    }
+
+    public static int Run(string configName, int steps, int batch, string backend, TextWriter output, TextWriter error)
+    {
+        (UNetConfig? unetConfig, int textDim, int size) = configName switch
+        {
+            "sd15" => (new UNetConfig(), 768, 64),
+            // tiny-sd's shape; 32×32 latents, the smallest the PatchGAN's three stride-2 layers and 4×4 head accept.
+            "tiny" => (new UNetConfig
+            {
+                BlockOutChannels = [32, 64],
+                DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"],
+                UpBlockTypes = ["CrossAttnUpBlock2D", "UpBlock2D"],
+                NumAttentionHeads = [8, 8],
+                CrossAttentionDim = 32,
+                NormNumGroups = 8,
+            }, 32, 32),
+            _ => (null, 0, 0),
+        };
+        if (unetConfig is null) { error.WriteLine($"bench doco: unknown --config '{configName}' (sd15 or tiny)"); return 2; }
+        if (steps < 1 || batch < 1) { error.WriteLine("bench doco: --steps and --batch must be ≥ 1"); return 2; }
+        var ops = Backends.Select(backend, error);
+        if (ops is null) return 2;
+
+        using var parameters = new NativeArena();
+        var unet = new UNet2DConditionModel(unetConfig, parameters, TrainableSubsets.Predicate(TrainableSubset.KeyValue));
+        RandomInit.Fill(ops, unet.Parameters, 1);
+        const int Length = 77, Images = 8, Prompts = 4;
+        int c = unetConfig.InChannels, ts = Length * textDim;
+        float[] Normal(long n, ulong seed)
+        {
+            var a = new float[n];
+            Philox.FillNormal(a, seed, 0);
+            return a;
+        }
+        var inputs = new ErasureInputs
+        {
+            Images = Normal((long)Images * c * size * size, 2), Count = Images, Channels = c, Height = size, Width = size,
+            Length = Length, Dim = textDim, AnchorText = Normal((long)Prompts * ts, 3), TargetText = Normal((long)Prompts * ts, 4),
+            EmptyText = Normal(ts, 5), ConceptText = Normal(ts, 6), PromptOfImage = [.. Enumerable.Range(0, Images).Select(i => i % Prompts)],
+        };
+        var settings = new ErasureSettings { Steps = steps + 1, Warmup = 0, Batch = batch, CheckpointInterval = 0 };
+        using var trainer = new ErasureTrainer(ops, unet, new SchedulerConfig { BetaSchedule = "scaled_linear", BetaStart = 0.00085, BetaEnd = 0.012 }, inputs, settings);
+        var layout = unet.Parameters.Layout;
+        output.WriteLine($"doco step {configName}: unet {layout.TotalCount:N0} parameters ({layout.TrainableCount:N0} trainable, {layout.TrainableSegments.Count} tensors: kv), " +
+            $"discriminator {trainer.Discriminator!.Parameters.Layout.TotalCount:N0}; batch {batch} (UNet 2×{batch}), latents {c}×{size}×{size}; {ops.Name}");
+        var records = new List<(StepRecord R, double Total)>();
+        for (int i = 0; i <= steps; i++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var r = trainer.TrainStep();
+            double total = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  step {i}{(i == 0 ? " (untimed)" : "")}: {total:F3} s = anchor {r.AnchorSeconds:F3} + trainable {r.TrainableSeconds:F3} + backward ×2 {r.BackwardSeconds:F3} + D {r.DiscriminatorSeconds:F3} + surgery {r.SurgerySeconds:F4} + optimizer {r.OptimizerSeconds:F4} (+ batch/x0); L_adv {r.LossAdv:F3} L_ret {r.LossRet:F4}"));
+            if (i > 0) records.Add((r, total));
+        }
+        double Mean(Func<StepRecord, double> f) => records.Average(x => f(x.R));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"time per DoCo step: {records.Average(x => x.Total):F3} s (mean of {steps}; anchor pass {Mean(r => r.AnchorSeconds):F3}, trainable pass {Mean(r => r.TrainableSeconds):F3}, " +
+            $"backward ×2 {Mean(r => r.BackwardSeconds):F3}, discriminator {Mean(r => r.DiscriminatorSeconds):F3}, surgery {Mean(r => r.SurgerySeconds):F4}, optimizer {Mean(r => r.OptimizerSeconds):F4})"));
+        output.WriteLine($"memory: process peak RSS {BenchCommand.Gb(BenchCommand.PeakRssBytes())}");
+        return 0;
+    }
+}

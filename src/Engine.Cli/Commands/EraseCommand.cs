@@ -1,0 +1,286 @@
+using System.CommandLine;
+using System.Globalization;
+using Engine.Memory;
+using Engine.Models.Loading;
+using Engine.Models.Pipelines;
+using Engine.Models.Schedulers;
+using Engine.Models.Text;
+using Engine.Models.Unlearning;
+using Engine.Models.Unlearning.Data;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>doco erase [--model &lt;dir&gt;] --concept &lt;text&gt; --anchor &lt;text&gt; [--method doco|ca|esd] ...</c>: erases a concept
+/// from a diffusers model with DoCo, Concept Ablation or ESD (docs/unlearning.md). Writes --out/checkpoint.safetensors
+/// (every --checkpoint-every steps, at the end and on Ctrl-C) and the trained model as a diffusers folder in --out/model.
+/// </summary>
+internal static class EraseCommand
+{
+    /// <summary>The command line, parsed; null means "not given" (the method's default applies).</summary>
+    public sealed record Options
+    {
+        public string? Model { get; init; }
+        public string? Concept { get; init; }
+        public string? Anchor { get; init; }
+        public string Type { get; init; } = "object";
+        public string Method { get; init; } = "doco";
+        public string? Surgery { get; init; }
+        public int? Steps { get; init; }
+        public int? Warmup { get; init; }
+        public int? Batch { get; init; }
+        public float? Lr { get; init; }
+        public float? Dlr { get; init; }
+        public int? Anchors { get; init; }
+        public int? AnchorSteps { get; init; }
+        public string? Train { get; init; }
+        public string Out { get; init; } = "erased";
+        public string? Cache { get; init; }
+        public bool Resume { get; init; }
+        public ulong Seed { get; init; } = 42;
+        public string Backend { get; init; } = "cpu";
+        public int? CheckpointEvery { get; init; }
+        public int? EsdDdimSteps { get; init; }
+        public bool Leak { get; init; }
+        public bool ApplyRetainGrad { get; init; }
+    }
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "a diffusers model folder (default: models/world above the current folder)" };
+        var concept = new Option<string>("--concept") { Description = "the concept to erase, c*" };
+        var anchor = new Option<string>("--anchor") { Description = "the anchor concept c_a it is mapped to" };
+        var type = new Option<string>("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
+        var method = new Option<string>("--method") { Description = "doco, ca or esd", DefaultValueFactory = _ => "doco" };
+        var surgery = new Option<string>("--surgery") { Description = "DoCo gradient surgery: projection (default), official or none" };
+        var steps = new Option<int?>("--steps") { Description = "training iterations, warm-up included" };
+        var warmup = new Option<int?>("--warmup") { Description = "DoCo discriminator-only iterations" };
+        var batch = new Option<int?>("--batch") { Description = "batch size B" };
+        var lr = new Option<float?>("--lr") { Description = "UNet learning rate" };
+        var dlr = new Option<float?>("--dlr") { Description = "discriminator learning rate" };
+        var anchors = new Option<int?>("--anchors") { Description = "number of anchor images to sample" };
+        var anchorSteps = new Option<int?>("--anchor-steps") { Description = "DDIM steps per anchor image" };
+        var train = new Option<string>("--train") { Description = "trainable UNet parameters: kv, attention, full, esd-x or esd-u" };
+        var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "erased" };
+        var cache = new Option<string>("--cache") { Description = "anchor image cache folder (default: --out/cache)" };
+        var resume = new Option<bool>("--resume") { Description = "continue from --out/checkpoint.safetensors" };
+        var seed = new Option<ulong>("--seed") { Description = "seed of every random draw", DefaultValueFactory = _ => 42UL };
+        var backend = new Option<string>("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var every = new Option<int?>("--checkpoint-every") { Description = "checkpoint interval in steps (0: only at the end)" };
+        var esdSteps = new Option<int?>("--esd-ddim-steps") { Description = "ESD: DDIM steps of the partial sampling" };
+        var leak = new Option<bool>("--official-d-leak") { Description = "DoCo: reproduce the official code's discriminator-gradient leak" };
+        var retain = new Option<bool>("--apply-retain-grad") { Description = "DoCo: add the clipped retain gradient to the update (ablation)" };
+        var cmd = new Command("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).")
+        {
+            model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train, output, cache, resume, seed, backend, every, esdSteps, leak, retain,
+        };
+        cmd.SetAction(parse =>
+        {
+            var o = new Options
+            {
+                Model = parse.GetValue(model), Concept = parse.GetValue(concept), Anchor = parse.GetValue(anchor), Type = parse.GetValue(type)!,
+                Method = parse.GetValue(method)!, Surgery = parse.GetValue(surgery), Steps = parse.GetValue(steps), Warmup = parse.GetValue(warmup),
+                Batch = parse.GetValue(batch), Lr = parse.GetValue(lr), Dlr = parse.GetValue(dlr), Anchors = parse.GetValue(anchors),
+                AnchorSteps = parse.GetValue(anchorSteps), Train = parse.GetValue(train), Out = parse.GetValue(output)!, Cache = parse.GetValue(cache),
+                Resume = parse.GetValue(resume), Seed = parse.GetValue(seed), Backend = parse.GetValue(backend)!, CheckpointEvery = parse.GetValue(every),
+                EsdDdimSteps = parse.GetValue(esdSteps), Leak = parse.GetValue(leak), ApplyRetainGrad = parse.GetValue(retain),
+            };
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                // Stop at the next step boundary and save a checkpoint; a second Ctrl-C kills the process.
+                if (cts.IsCancellationRequested) return;
+                e.Cancel = true;
+                cts.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                return Run(o, Console.Out, Console.Error, cts.Token);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return cmd;
+    }
+
+    /// <summary>Exit codes: 0 done, 2 bad arguments (nothing written), 130 interrupted (checkpoint saved).</summary>
+    public static int Run(Options o, TextWriter output, TextWriter error, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        int Fail(string message)
+        {
+            error.WriteLine($"erase: {message}");
+            return 2;
+        }
+
+        // ---- arguments: everything is checked before anything is written ----
+        ErasureMethod method;
+        switch (o.Method)
+        {
+            case "doco": method = ErasureMethod.DoCo; break;
+            case "ca": method = ErasureMethod.ConceptAblation; break;
+            case "esd": method = ErasureMethod.Esd; break;
+            default: return Fail($"--method '{o.Method}' is not one of doco, ca, esd");
+        }
+        ConceptType type;
+        switch (o.Type)
+        {
+            case "object": type = ConceptType.Object; break;
+            case "style": type = ConceptType.Style; break;
+            default: return Fail($"--type '{o.Type}' is not one of object, style");
+        }
+        var settings = ErasureSettings.ForMethod(method) with { Seed = o.Seed, ReproduceOfficialDLeak = o.Leak, ApplyRetainGrad = o.ApplyRetainGrad };
+        if (o.Surgery is not null)
+        {
+            SurgeryMode mode;
+            switch (o.Surgery)
+            {
+                case "projection": mode = SurgeryMode.Projection; break;
+                case "official": mode = SurgeryMode.Official; break;
+                case "none": mode = SurgeryMode.None; break;
+                default: return Fail($"--surgery '{o.Surgery}' is not one of projection, official, none");
+            }
+            settings = settings with { Surgery = mode };
+        }
+        if (o.Train is not null)
+        {
+            try { settings = settings with { Subset = TrainableSubsets.Parse(o.Train) }; }
+            catch (ArgumentException e) { return Fail(e.Message); }
+        }
+        if (o.Steps is { } st) { if (st < 1) return Fail($"--steps must be ≥ 1 (got {st})"); settings = settings with { Steps = st }; }
+        if (o.Warmup is { } wu) { if (wu < 0) return Fail($"--warmup must be ≥ 0 (got {wu})"); settings = settings with { Warmup = wu }; }
+        else if (method == ErasureMethod.DoCo && o.Steps is { } s2) settings = settings with { Warmup = s2 / 2 }; // the official 1000 of 2000
+        if (o.Batch is { } b) { if (b < 1) return Fail($"--batch must be ≥ 1 (got {b})"); settings = settings with { Batch = b }; }
+        if (o.Lr is { } lr) { if (!(lr > 0) || float.IsInfinity(lr)) return Fail($"--lr must be a positive number (got {lr})"); settings = settings with { LearningRate = lr }; }
+        if (o.Dlr is { } dlr) { if (!(dlr > 0) || float.IsInfinity(dlr)) return Fail($"--dlr must be a positive number (got {dlr})"); settings = settings with { DiscriminatorLearningRate = dlr }; }
+        else if (type == ConceptType.Style) settings = settings with { DiscriminatorLearningRate = 5e-4f }; // §2.1: style dlr
+        if (o.Anchors is { } an) { if (an < 1) return Fail($"--anchors must be ≥ 1 (got {an})"); settings = settings with { AnchorCount = an }; }
+        if (o.AnchorSteps is { } ast) { if (ast < 1) return Fail($"--anchor-steps must be ≥ 1 (got {ast})"); settings = settings with { AnchorSteps = ast }; }
+        if (o.CheckpointEvery is { } ce) { if (ce < 0) return Fail($"--checkpoint-every must be ≥ 0 (got {ce})"); settings = settings with { CheckpointInterval = ce }; }
+        else settings = settings with { CheckpointInterval = Math.Max(1, settings.Steps / 10) }; // official: max_train_steps/10
+        if (o.EsdDdimSteps is { } es) { if (es < 1) return Fail($"--esd-ddim-steps must be ≥ 1 (got {es})"); settings = settings with { EsdDdimSteps = es }; }
+
+        string? modelDir = o.Model;
+        string? concept = o.Concept, anchorWord = o.Anchor;
+        if (modelDir is null)
+        {
+            modelDir = FindWorld(Directory.GetCurrentDirectory());
+            if (modelDir is null)
+                return Fail($"--model not given and no models/world folder found in {Directory.GetCurrentDirectory()} or above it (the built-in world model is not there yet; pass --model <diffusers folder>)");
+            concept ??= "star";
+            anchorWord ??= "circle";
+        }
+        if (string.IsNullOrWhiteSpace(concept)) return Fail("--concept is required and must not be empty");
+        if (string.IsNullOrWhiteSpace(anchorWord)) return Fail("--anchor is required and must not be empty");
+        if (string.Equals(concept.Trim(), anchorWord.Trim(), StringComparison.OrdinalIgnoreCase))
+            return Fail($"--anchor '{anchorWord}' equals --concept '{concept}': nothing to erase");
+        if (!Directory.Exists(modelDir)) return Fail($"--model folder not found: {modelDir}");
+        foreach (var part in new[] { "unet", "text_encoder", "tokenizer", "scheduler" })
+            if (!Directory.Exists(Path.Combine(modelDir, part))) return Fail($"--model {modelDir} is not a diffusers folder (no {part}/)");
+        ConceptPrompts prompts;
+        try { prompts = ConceptPrompts.BuiltIn(type, anchorWord, concept); }
+        catch (ArgumentException e) { return Fail(e.Message); }
+        if (method == ErasureMethod.DoCo && settings.Warmup >= settings.Steps)
+            error.WriteLine($"erase: note: --warmup {settings.Warmup} ≥ --steps {settings.Steps}, so only the discriminator trains");
+        string checkpoint = Path.Combine(o.Out, "checkpoint.safetensors");
+        if (o.Resume && !File.Exists(checkpoint)) return Fail($"--resume: no checkpoint at {checkpoint}");
+        if (!o.Resume && File.Exists(checkpoint)) return Fail($"--out {o.Out} already holds a checkpoint; pass --resume to continue it or choose another --out");
+        var ops = Backends.Select(o.Backend, error);
+        if (ops is null) return 2;
+
+        // ---- load ----
+        using var weights = new NativeArena();
+        Engine.Models.Clip.ClipTextModel textEncoder;
+        Engine.Models.Unet.UNet2DConditionModel unet;
+        ClipTokenizer tokenizer;
+        SchedulerConfig scheduler;
+        try
+        {
+            tokenizer = ClipTokenizer.FromDirectory(Path.Combine(modelDir, "tokenizer"));
+            textEncoder = ModelFiles.LoadTextEncoder(Path.Combine(modelDir, "text_encoder"), weights);
+            unet = ModelFiles.LoadUNet(Path.Combine(modelDir, "unet"), weights, TrainableSubsets.Predicate(settings.Subset));
+            scheduler = SchedulerConfig.FromJson(Path.Combine(modelDir, "scheduler", "scheduler_config.json"));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or System.Text.Json.JsonException or KeyNotFoundException)
+        {
+            return Fail($"cannot load --model {modelDir}: {e.Message}");
+        }
+        if (unet.Parameters.Layout.TrainableCount == 0) return Fail($"--train {TrainableSubsets.Name(settings.Subset)} selects no parameter of this UNet");
+        var layout = unet.Parameters.Layout;
+        output.WriteLine($"erase: {o.Method} '{concept}' → '{anchorWord}' ({o.Type}) on {modelDir}; {TrainableSubsets.Name(settings.Subset)}: " +
+            $"{layout.TrainableSegments.Count} tensors, {layout.TrainableCount.ToString("N0", CultureInfo.InvariantCulture)} of {layout.TotalCount.ToString("N0", CultureInfo.InvariantCulture)} parameters; {ops.Name}");
+
+        // ---- anchor images (the model's own samples, cached) and text states ----
+        var targetPrompts = prompts.TargetPrompts(unchecked((int)settings.Seed));
+        AnchorImages images;
+        using (var pipe = new TextToImage(modelDir, ops))
+        {
+            var cacheDir = o.Cache ?? Path.Combine(o.Out, "cache");
+            var bar = new ProgressBar("anchor images", error);
+            var anchorSettings = new AnchorSettings(settings.AnchorCount, settings.AnchorSteps, settings.AnchorGuidance, 0f, settings.Seed);
+            images = new AnchorImageCache(cacheDir) { Log = error }.GetOrCreate(pipe, modelDir, prompts.AnchorPrompts, anchorSettings, (i, n) => bar.Report(i, n));
+            if (images.FromCache) output.WriteLine($"erase: {images.Count} anchor images from {images.CachePath}");
+        }
+        var inputs = ErasureInputs.Encode(ops, tokenizer, textEncoder, prompts.AnchorPrompts, targetPrompts, concept.Trim(), images);
+
+        // ---- train ----
+        using var trainer = new ErasureTrainer(ops, unet, scheduler, inputs, settings);
+        if (o.Resume)
+        {
+            try { trainer.LoadCheckpoint(checkpoint); }
+            catch (Exception e) when (e is InvalidDataException or Engine.IO.Safetensors.SafetensorsException or IOException)
+            {
+                return Fail($"--resume: {e.Message}");
+            }
+            output.WriteLine($"erase: resuming at step {trainer.Step} of {settings.Steps}");
+        }
+        var progress = new ProgressBar(o.Method, error);
+        StepRecord? last = null;
+        bool finished = trainer.Run(r =>
+        {
+            last = r;
+            progress.Report(r.Step + 1, settings.Steps, Describe(r, method));
+        }, checkpoint, cancel);
+        if (!finished)
+        {
+            output.WriteLine($"erase: interrupted after step {trainer.Step}; checkpoint saved to {checkpoint} (rerun with --resume)");
+            return 130;
+        }
+        var modelOut = Path.Combine(o.Out, "model");
+        DiffusersFolder.Save(modelOut, unet, textEncoder, modelDir);
+        output.WriteLine($"erase: {trainer.Step} steps ({trainer.GeneratorSteps} UNet updates, {trainer.SkippedSteps} skipped for NaN/Inf); " +
+            $"wrote {modelOut} and {checkpoint}{(last is null ? "" : "; last: " + Describe(last, method))}");
+        return 0;
+    }
+
+    /// <summary>The losses of one step for the progress line.</summary>
+    private static string Describe(StepRecord r, ErasureMethod method)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string text = method switch
+        {
+            ErasureMethod.DoCo => r.Warmup
+                ? string.Create(c, $"warm-up L_D {r.LossD:F3} acc {r.DAccReal:F2}/{r.DAccFake:F2}")
+                : string.Create(c, $"L_adv {r.LossAdv:F3} L_ret {r.LossRet:F4} L_D {r.LossD:F3} fired {r.FiredFraction:P0}"),
+            ErasureMethod.ConceptAblation => string.Create(c, $"L {r.LossAdv:F4} prior {r.LossRet:F4}"),
+            _ => string.Create(c, $"L_esd {r.LossAdv:F4}"),
+        };
+        return r.Skipped ? text + " (skipped: NaN/Inf)" : text;
+    }
+
+    /// <summary>models/world in <paramref name="start"/> or the nearest folder above it that has one.</summary>
+    public static string? FindWorld(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "models", "world");
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+}

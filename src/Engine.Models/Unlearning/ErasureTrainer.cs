@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using Engine.Memory;
+using Engine.Models.Gan;
+using Engine.Models.Schedulers;
+using Engine.Models.Unet;
+using Engine.Ops;
+using Engine.Rng;
+using Engine.Tensors;
+
+namespace Engine.Models.Unlearning;
+
+/// <summary>
+/// The unlearning loop for DoCo (doco-spec §2.2, §4), Concept Ablation (§5.1) and ESD (§5.2) over one UNet whose
+/// trainable subset is packed first in its parameter store. The frozen θ₀ / θ* predictions run on the same UNet with
+/// the original values of the trainable tensors swapped in (one copy of them is kept; no second UNet).
+/// Every random draw is a Philox stream keyed by (seed, purpose) at an offset computed from the step number, so the
+/// whole RNG state is the step counter and a resumed run repeats the bits of an uninterrupted one.
+/// The method files (DoCoStep.cs, AblationStep.cs, EsdStep.cs) hold one step each; Checkpoint.cs the run state on disk.
+/// </summary>
+public sealed partial class ErasureTrainer : IDisposable
+{
+    private readonly IOps _ops;
+    private readonly UNet2DConditionModel _unet;
+    private readonly ErasureInputs _in;
+    private readonly NoiseSchedule _schedule;
+    private readonly SchedulerConfig _schedulerConfig;
+    private readonly NativeArena _state = new(), _act = new(), _grad = new(), _dAct = new(), _dGrad = new();
+    private readonly Workspace _w, _wd;
+
+    // Optimizer state: AdamW moments of the trainable UNet tensors; Adam moments of D.
+    private readonly Tensor _m, _v, _dm, _dv;
+    // θ₀: the original values of the trainable tensors; _swap holds the current ones while θ₀ is swapped in.
+    private readonly Tensor _original, _swap;
+    // The retain gradient g_r for the surgery, and the surgery's statistics [segments + 1, 4].
+    private readonly Tensor _gradR, _stats, _loss;
+    private readonly float[] _hostStats;
+
+    // Batch buffers, sized for 2B samples.
+    private readonly Tensor _z, _noise, _xt, _ehs, _ehsAnchor, _epsFrozen, _x0Fake, _x0Real, _dEps, _dx0;
+    private readonly float[] _timesteps;
+    private readonly int[] _instanceOrder;
+
+    public ErasureSettings Settings { get; }
+    public UNet2DConditionModel Unet => _unet;
+
+    /// <summary>DoCo's discriminator (null for CA and ESD).</summary>
+    public PatchDiscriminator? Discriminator { get; }
+
+    /// <summary>Iterations done (warm-up and skipped ones included); the next step's index.</summary>
+    public int Step { get; private set; }
+
+    /// <summary>UNet and discriminator optimizer steps taken (Adam's bias-correction counters).</summary>
+    public int GeneratorSteps { get; private set; }
+    public int DiscriminatorSteps { get; private set; }
+
+    /// <summary>Iterations skipped because a loss or a gradient was NaN or infinite.</summary>
+    public int SkippedSteps { get; private set; }
+
+    public ErasureTrainer(IOps ops, UNet2DConditionModel unet, SchedulerConfig schedulerConfig, ErasureInputs inputs, ErasureSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(ops);
+        ArgumentNullException.ThrowIfNull(unet);
+        ArgumentNullException.ThrowIfNull(schedulerConfig);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        var layout = unet.Parameters.Layout;
+        if (layout.TrainableCount == 0) throw new ArgumentException("the UNet has no trainable parameters", nameof(unet));
+        var cfg = unet.Config;
+        if (inputs.Channels != cfg.InChannels)
+            throw new ArgumentException($"anchor images have {inputs.Channels} channels, the UNet takes {cfg.InChannels}", nameof(inputs));
+        if (inputs.Dim != cfg.CrossAttentionDim)
+            throw new ArgumentException($"text states are {inputs.Dim} wide, the UNet's cross_attention_dim is {cfg.CrossAttentionDim}", nameof(inputs));
+        if (inputs.Count < 1) throw new ArgumentException("no anchor images", nameof(inputs));
+        if (settings.Method == ErasureMethod.Esd && settings.EsdDdimSteps > schedulerConfig.NumTrainTimesteps)
+            throw new ArgumentException($"ESD DDIM steps {settings.EsdDdimSteps} exceed the {schedulerConfig.NumTrainTimesteps} train timesteps", nameof(settings));
+        _ops = ops;
+        _unet = unet;
+        _in = inputs;
+        Settings = settings;
+        _schedulerConfig = schedulerConfig;
+        _schedule = new NoiseSchedule(schedulerConfig);
+        _w = new Workspace(ops, _act, _grad);
+        _wd = new Workspace(ops, _dAct, _dGrad);
+        unet.DetachBosKeyValue = settings.DetachBos;
+
+        int trainable = checked((int)layout.TrainableCount);
+        _m = _state.Alloc(new Shape(trainable), zero: true);
+        _v = _state.Alloc(new Shape(trainable), zero: true);
+        _original = _state.Alloc(new Shape(trainable));
+        _swap = _state.Alloc(new Shape(trainable));
+        ops.Copy(_original, unet.Parameters.TrainableWeights);
+        _gradR = _state.Alloc(new Shape(trainable));
+        int segments = layout.TrainableSegments.Count;
+        _stats = _state.Alloc(new Shape(segments + 1, 4));
+        _hostStats = new float[(segments + 1) * 4];
+        _loss = _state.Alloc(new Shape(1));
+
+        int b2 = 2 * settings.Batch;
+        var img = new Shape(b2, inputs.Channels, inputs.Height, inputs.Width);
+        _z = _state.Alloc(img);
+        _noise = _state.Alloc(img);
+        _xt = _state.Alloc(img);
+        _epsFrozen = _state.Alloc(img);
+        _dEps = _state.Alloc(img);
+        _x0Fake = _state.Alloc(img);
+        _x0Real = _state.Alloc(img);
+        _dx0 = _state.Alloc(img);
+        _ehs = _state.Alloc(new Shape(b2, inputs.Length, inputs.Dim));
+        _ehsAnchor = _state.Alloc(new Shape(b2, inputs.Length, inputs.Dim));
+        _timesteps = new float[b2];
+
+        // The instance half walks a seeded shuffle of the images, the class half walks them in order (§1).
+        _instanceOrder = [.. Enumerable.Range(0, inputs.Count)];
+        new Random(unchecked((int)settings.Seed)).Shuffle(_instanceOrder);
+
+        if (settings.Method == ErasureMethod.DoCo)
+        {
+            Discriminator = new PatchDiscriminator(inputs.Channels, _state);
+            DiscriminatorInit.Fill(ops, Discriminator, Stream(Purpose.DiscriminatorInit));
+            int dn = checked((int)Discriminator.Parameters.Layout.TotalCount);
+            _dm = _state.Alloc(new Shape(dn), zero: true);
+            _dv = _state.Alloc(new Shape(dn), zero: true);
+        }
+    }
+
+    /// <summary>Runs one iteration of the configured method and advances <see cref="Step"/>.</summary>
+    public StepRecord TrainStep()
+    {
+        var record = Settings.Method switch
+        {
+            ErasureMethod.DoCo => DoCoStep(),
+            ErasureMethod.ConceptAblation => AblationStep(),
+            ErasureMethod.Esd => EsdStep(),
+            _ => throw new InvalidOperationException($"unknown method {Settings.Method}"),
+        };
+        if (record.Skipped) SkippedSteps++;
+        Step++;
+        return record;
+    }
+
+    /// <summary>
+    /// Trains until <see cref="ErasureSettings.Steps"/> iterations are done, checkpointing every
+    /// <see cref="ErasureSettings.CheckpointInterval"/> steps and at the end. A cancellation stops at the next step
+    /// boundary and saves a checkpoint. Returns false when cancelled.
+    /// </summary>
+    public bool Run(Action<StepRecord>? onStep, string? checkpointPath, CancellationToken cancel = default)
+    {
+        while (Step < Settings.Steps)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                if (checkpointPath is not null) SaveCheckpoint(checkpointPath);
+                return false;
+            }
+            var record = TrainStep();
+            onStep?.Invoke(record);
+            if (checkpointPath is not null && Settings.CheckpointInterval > 0 && Step % Settings.CheckpointInterval == 0 && Step < Settings.Steps)
+                SaveCheckpoint(checkpointPath);
+        }
+        if (checkpointPath is not null) SaveCheckpoint(checkpointPath);
+        return true;
+    }
+
+    // ---- shared pieces of the steps ----
+
+    /// <summary>Random streams, one per purpose, so adding a draw in one place never shifts another.</summary>
+    private enum Purpose : ulong { Noise = 1, Timesteps = 2, DiscriminatorInit = 3, EsdStart = 4, EsdIndex = 5 }
+
+    private ulong Stream(Purpose p) => unchecked(Settings.Seed * 0x9E3779B97F4A7C15UL + (ulong)p);
+
+    /// <summary>
+    /// Fills the batch: samples 0..B-1 are the instance half (image from the shuffled order, conditioned on its target
+    /// prompt; _ehsAnchor holds its own anchor caption), samples B..2B-1 the class half (image in order, its anchor
+    /// caption). ε ~ N(0, I) and t ~ U{0..T-1} per sample, from the step's offsets of their streams.
+    /// </summary>
+    private void SampleBatch(int n)
+    {
+        int b = Settings.Batch, img = _in.ImageSize, ts = _in.TextSize;
+        for (int i = 0; i < n; i++)
+        {
+            bool instance = i < b;
+            long k = (long)Step * b + (instance ? i : i - b);
+            int image = instance ? _instanceOrder[(int)(k % _in.Count)] : (int)(k % _in.Count);
+            int prompt = _in.PromptOfImage[image];
+            _ops.CopyFromHost(_z.Slice((long)i * img, img), _in.Images.AsSpan(image * img, img));
+            var cond = instance ? _in.TargetText : _in.AnchorText;
+            _ops.CopyFromHost(_ehs.Slice((long)i * ts, ts), cond.AsSpan(prompt * ts, ts));
+            _ops.CopyFromHost(_ehsAnchor.Slice((long)i * ts, ts), _in.AnchorText.AsSpan(prompt * ts, ts));
+        }
+        int total = _schedule.NumTrainTimesteps, b2 = 2 * b;
+        _ops.RandomNormal(_noise.Slice(0, n * img), Stream(Purpose.Noise), (ulong)Step * (ulong)(b2 * img));
+        Span<float> u = stackalloc float[n];
+        Philox.FillUniform(u, Stream(Purpose.Timesteps), (ulong)Step * (ulong)b2);
+        for (int i = 0; i < n; i++) _timesteps[i] = Math.Min((int)(u[i] * total), total - 1);
+    }
+
+    private float SqrtAlphaBar(int i) => MathF.Sqrt(_schedule.AlphasCumprod[(int)_timesteps[i]]);
+
+    private float SqrtOneMinusAlphaBar(int i) => MathF.Sqrt(1f - _schedule.AlphasCumprod[(int)_timesteps[i]]);
+
+    /// <summary>x_t = √ᾱ_t·z + √(1−ᾱ_t)·ε for samples [0, n).</summary>
+    private void AddNoise(int n)
+    {
+        int img = _in.ImageSize;
+        for (int i = 0; i < n; i++)
+        {
+            var xt = _xt.Slice((long)i * img, img);
+            _ops.Scale(xt, _z.Slice((long)i * img, img), SqrtAlphaBar(i));
+            _ops.Axpy(xt, SqrtOneMinusAlphaBar(i), _noise.Slice((long)i * img, img));
+        }
+    }
+
+    /// <summary>x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t for samples [0, n) (DDPM pred_original_sample, no clamping: §2.2 step 7).</summary>
+    private void PredictX0(Tensor x0, Tensor eps, int n)
+    {
+        int img = _in.ImageSize;
+        for (int i = 0; i < n; i++)
+        {
+            var y = x0.Slice((long)i * img, img);
+            float a = SqrtAlphaBar(i);
+            _ops.Scale(y, _xt.Slice((long)i * img, img), 1f / a);
+            _ops.Axpy(y, -SqrtOneMinusAlphaBar(i) / a, eps.Slice((long)i * img, img));
+        }
+    }
+
+    /// <summary>The batch of samples [0, n) of a [2B, ...] buffer.</summary>
+    private Tensor Head(Tensor t, int n) => Part(t, 0, n);
+
+    /// <summary>Samples [from, from + n) of a [2B, ...] buffer.</summary>
+    private Tensor Part(Tensor t, int from, int n)
+    {
+        long per = t.Numel / (2 * Settings.Batch);
+        int[] dims = [.. t.Shape.ToArray()];
+        dims[0] = n;
+        return t.Slice(from * per, dims);
+    }
+
+    private float HostLoss()
+    {
+        Span<float> v = stackalloc float[1];
+        _ops.CopyToHost(v, _loss);
+        return v[0];
+    }
+
+    private static double Seconds(long start) => Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+    public void Dispose()
+    {
+        _state.Dispose();
+        _act.Dispose();
+        _grad.Dispose();
+        _dAct.Dispose();
+        _dGrad.Dispose();
+    }
+}
