@@ -60,18 +60,16 @@ internal static class EvalCommand
                 List<LabelledPrompt> list;
                 try { list = PromptFile.Parse(File.ReadLines(promptFile)); }
                 catch (Exception e) when (e is FormatException or IOException) { Console.Error.WriteLine($"eval: {promptFile}: {e.Message}"); return 2; }
-                foreach (var (label, s) in new[] { ("base", baseSampler), (baseSampler is null ? "model" : "erased", (IWorldSampler?)sampler) })
+                foreach (var (label, s) in new[] { ("base", (IWorldSampler?)baseSampler), (baseSampler is null ? "model" : "erased", (IWorldSampler?)sampler) })
                 {
                     if (s is null) continue;
                     var bar = new ProgressBar(label, Console.Error);
                     var rows = PromptFile.Evaluate(list, s, clf, samples, parse.GetValue(seed), (d, t) => bar.Report(d, t));
-                    string table = PromptFile.ToTable(rows, $"{label}: {modelDirOf(label)} ({samples} samples per prompt)");
+                    string table = PromptFile.ToTable(rows, $"{label}: {(label == "base" ? baseDir : modelDir)} ({samples} samples per prompt)");
                     Console.WriteLine(table);
                     if (outDir is not null) AtomicFile.WriteAllText(Path.Combine(outDir, $"prompts-{label}.txt"), table);
                 }
                 return 0;
-
-                string modelDirOf(string label) => label == "base" ? baseDir! : modelDir;
             }
 
             string conceptName = parse.GetValue(concept)!;

@@ -1,5 +1,4 @@
 using Engine.Ops;
-using Engine.Tensors;
 
 namespace Engine.World.Classifier;
 

@@ -173,10 +173,10 @@ public sealed class ClassifierActivations : IDisposable
 {
     private readonly NativeArena _arena = new(8L << 20);
 
-    public int Batch { get; }
-    public Tensor Input { get; }
-    public Tensor[] Conv { get; }, Norm { get; }, Mean { get; }, Rstd { get; }, Act { get; }, dConv { get; }, dNorm { get; }, dAct { get; }
-    public Tensor FcOut { get; }, Features { get; }, Logits { get; }, dFcOut { get; }, dFeatures { get; }
+    public readonly int Batch;
+    public readonly Tensor Input;
+    public readonly Tensor[] Conv, Norm, Mean, Rstd, Act, dConv, dNorm, dAct;
+    public readonly Tensor FcOut, Features, Logits, dFcOut, dFeatures;
 
     internal ClassifierActivations(WorldClassifier model, int batch)
     {

@@ -1,5 +1,4 @@
 using Engine.Cpu;
-using Engine.Tests.Testing;
 using Engine.World;
 using Engine.World.Classifier;
 using Xunit;

@@ -49,6 +49,8 @@ internal sealed class RenderingSampler(params (string Erased, string Replacement
 
 public class RulerTests
 {
+    private static void Is(double expected, double? actual) => Assert.Equal(expected, actual!.Value, 9);
+
     private static (RulerMetrics Metrics, ErasureRuler Ruler) Measure(string concept, string anchor, IWorldSampler sampler)
     {
         using var clf = new WorldClassifier(new ClassifierConfig(), new CpuOps(1));
@@ -63,24 +65,24 @@ public class RulerTests
     public void PerfectErasure_OfAShape()
     {
         var (m, _) = Measure("star", "circle", new RenderingSampler(("star", "circle")));
-        Assert.Equal(0, m.InSetErasure);
-        Assert.Equal(0, m.OutOfSetErasure);
-        Assert.Equal(0, m.SynonymErasure);
-        Assert.Equal(1, m.AnchorTransfer);
-        Assert.Equal(1, m.AttributeRetention);
-        Assert.Equal(1, m.PreservationClose);
-        Assert.Equal(1, m.PreservationOther);
+        Is(0, m.InSetErasure);
+        Is(0, m.OutOfSetErasure);
+        Is(0, m.SynonymErasure);
+        Is(1, m.AnchorTransfer);
+        Is(1, m.AttributeRetention);
+        Is(1, m.PreservationClose);
+        Is(1, m.PreservationOther);
     }
 
     [Fact]
     public void NoErasure_OfAStyle()
     {
         var (m, _) = Measure("striped", "plain", new RenderingSampler());
-        Assert.Equal(1, m.InSetErasure);
-        Assert.Equal(1, m.OutOfSetErasure);
-        Assert.Equal(0, m.AnchorTransfer);
-        Assert.Equal(1, m.AttributeRetention);
-        Assert.Equal(1, m.Preservation);
+        Is(1, m.InSetErasure);
+        Is(1, m.OutOfSetErasure);
+        Is(0, m.AnchorTransfer);
+        Is(1, m.AttributeRetention);
+        Is(1, m.Preservation);
     }
 
     [Fact]
@@ -88,9 +90,9 @@ public class RulerTests
     {
         // "Erasing" cross as well as star: the close concepts' preservation drops to 0, the others stay at 1.
         var (m, ruler) = Measure("star", "circle", new RenderingSampler(("star", "circle"), ("cross", "circle")));
-        Assert.Equal(0, m.InSetErasure);
-        Assert.Equal(0.5, m.PreservationClose);
-        Assert.Equal(1, m.PreservationOther);
+        Is(0, m.InSetErasure);
+        Is(0.5, m.PreservationClose);
+        Is(1, m.PreservationOther);
         Assert.Contains(ruler.Prompts, p => p.Group == PromptGroup.Close);
     }
 

@@ -28,9 +28,9 @@ public class WorldBasicsTests
         var s = new Scene(3, 0, 1, 0, 0.6f, 16, 16, 0);
         Assert.Equal("a striped red star", Captions.Fill("a {style} {colour} {shape}", s));
         Assert.Equal("a banded red pentagram", Captions.Fill("a {style} {colour} {shape}", s, new Random(0), 1.0));
-        Assert.Equal(("shape", 3), WorldVocabulary.Concept("pentagram"));
-        Assert.Equal(("style", 1), WorldVocabulary.Concept("banded"));
-        Assert.Equal(("colour", 0), WorldVocabulary.Concept("red"));
+        Assert.Equal(("shape", 3), WorldVocabulary.Concept("pentagram")!.Value);
+        Assert.Equal(("style", 1), WorldVocabulary.Concept("banded")!.Value);
+        Assert.Equal(("colour", 0), WorldVocabulary.Concept("red")!.Value);
         Assert.Null(WorldVocabulary.Concept("zebra"));
         Assert.Throws<ArgumentException>(() => RulerPrompts.Kind("red"));
         Assert.Empty(Captions.TrainingTemplates.Intersect(Captions.HeldOutTemplates));
