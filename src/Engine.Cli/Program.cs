@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(SelftestCommand.Create());
         root.Subcommands.Add(WorldCommand.Create());
         root.Subcommands.Add(EraseCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

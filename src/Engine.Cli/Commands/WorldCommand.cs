@@ -7,7 +7,7 @@ using Engine.World.Pretraining;
 namespace Engine.Cli.Commands;
 
 /// <summary>
-/// <c>doco world render|pretrain</c>: the built-in world (docs/world.md). <c>render</c> draws random scenes as a PNG
+/// <c>doco world render|pretrain|classifier|quality</c>: the built-in world (docs/world.md). <c>render</c> draws random scenes as a PNG
 /// grid with their captions; <c>pretrain</c> trains the built-in text-to-image model from scratch (resumable).
 /// </summary>
 internal static class WorldCommand
@@ -18,6 +18,8 @@ internal static class WorldCommand
         world.Subcommands.Add(CreateRender());
         world.Subcommands.Add(CreatePretrain());
         world.Subcommands.Add(CreateDenoise());
+        world.Subcommands.Add(WorldClassifierCommand.Create());
+        world.Subcommands.Add(WorldQualityCommand.Create());
         return world;
     }
 

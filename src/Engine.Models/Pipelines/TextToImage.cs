@@ -140,6 +140,91 @@ public sealed class TextToImage : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Many prompts at once: image i is prompt i from seed i, its starting noise the same as
+    /// <see cref="Sample"/> with Count 1 and that seed gives, so results do not depend on how items are batched.
+    /// Items run <paramref name="batch"/> at a time through one UNet batch of [uncond; cond] (classifier-free
+    /// guidance, DDIM, eta 0). <paramref name="progress"/> gets (denoising steps done, total) over all batches.
+    /// Returns [n, C, H, W] images in [-1, 1] (decoded through the VAE where the model has one).
+    /// </summary>
+    public float[] SampleMany(IReadOnlyList<string> prompts, IReadOnlyList<ulong> seeds, string negative, int steps, float guidanceScale,
+        int batch = 64, Action<int, int>? progress = null)
+    {
+        if (prompts.Count != seeds.Count) throw new ArgumentException($"{prompts.Count} prompts but {seeds.Count} seeds");
+        if (steps < 1 || batch < 1) throw new ArgumentException("steps and batch must be ≥ 1");
+        var (c, h, w) = ImageShape;
+        int imageNumel = c * h * w, n = prompts.Count;
+        var result = new float[(long)n * imageNumel];
+        int chunks = (n + batch - 1) / batch, total = chunks * steps;
+        for (int k = 0; k < chunks; k++)
+        {
+            int start = k * batch, m = Math.Min(batch, n - start);
+            var images = RunMany(prompts.Skip(start).Take(m).ToList(), seeds.Skip(start).Take(m).ToList(), negative, steps, guidanceScale,
+                done => progress?.Invoke(k * steps + done, total));
+            images.CopyTo(result.AsSpan(start * imageNumel));
+        }
+        return result;
+    }
+
+    private float[] RunMany(List<string> prompts, List<ulong> seeds, string negative, int steps, float guidanceScale, Action<int> progress)
+    {
+        var ops = Ops;
+        var u = Unet.Config;
+        int n = prompts.Count, len = TextEncoder.Config.MaxPositionEmbeddings;
+        using var scratch = new NativeArena();
+        bool guided = guidanceScale != 1f;
+        var all = new List<string>();
+        if (guided) all.AddRange(Enumerable.Repeat(negative, n));
+        all.AddRange(prompts);
+        var ids = Ids(all, scratch);
+        var textActs = TextEncoder.Activations(scratch, all.Count, len);
+        var ehs = TextEncoder.Forward(ops, textActs, ids);
+
+        int size = u.SampleSize, one = u.InChannels * size * size;
+        var latents = scratch.Alloc(new Shape(n, u.InChannels, size, size));
+        for (int i = 0; i < n; i++) ops.RandomNormal(latents.Slice((long)i * one, u.InChannels, size, size), seeds[i], 0);
+        var input = guided ? scratch.Alloc(new Shape(2 * n, u.InChannels, size, size)) : latents;
+        var ddim = new DdimScheduler(SchedulerConfig);
+        var timesteps = ddim.SetTimesteps(steps);
+        int numel = (int)latents.Numel;
+        var hostLatents = new float[numel];
+        var hostEps = new float[numel];
+        var hostOut = new float[guided ? 2 * numel : numel];
+        var next = new float[numel];
+        var w = new Workspace(ops, _activations, _gradients);
+        var tBatch = new float[guided ? 2 * n : n];
+        ops.CopyToHost(hostLatents, latents);
+        for (int i = 0; i < timesteps.Length; i++)
+        {
+            int t = timesteps[i];
+            Array.Fill(tBatch, t);
+            if (guided)
+            {
+                ops.Copy(input.Slice(0, numel), latents.View(numel));
+                ops.Copy(input.Slice(numel, numel), latents.View(numel));
+            }
+            w.Reset();
+            var eps = Unet.Forward(w, input, tBatch, ehs);
+            ops.CopyToHost(hostOut, eps);
+            if (guided)
+                for (int j = 0; j < numel; j++) hostEps[j] = hostOut[j] + guidanceScale * (hostOut[numel + j] - hostOut[j]);
+            else
+                hostOut.CopyTo(hostEps, 0);
+            ddim.Step(next, default, hostEps, t, hostLatents, 0f, []);
+            (hostLatents, next) = (next, hostLatents);
+            ops.CopyFromHost(latents, hostLatents);
+            progress(i + 1);
+        }
+        w.Reset();
+        if (Vae is null) return hostLatents;
+        ops.Scale(latents, latents, 1f / Vae.Config.ScalingFactor);
+        var image = Vae.Decode(ops, _activations, latents);
+        var result = new float[image.Numel];
+        ops.CopyToHost(result, image);
+        _activations.Reset();
+        return result;
+    }
+
     /// <summary>Image geometry of <see cref="Sample"/>'s output.</summary>
     public (int Channels, int Height, int Width) ImageShape
     {

@@ -1,0 +1,136 @@
+using System.CommandLine;
+using Engine.IO;
+using Engine.Models.Pipelines;
+using Engine.Ops;
+using Engine.World;
+using Engine.World.Classifier;
+using Engine.World.Ruler;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>doco eval</c>: the erasure ruler (docs/world.md) on a model of the built-in world, against a base model if
+/// given; or, with --prompts, the accuracy of each line of a labelled prompt file.
+/// </summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model") { Description = "diffusers folder of the (erased) model (default: models/world, searched upwards)" };
+        var baseModel = new Option<string?>("--base") { Description = "diffusers folder of the model before erasure" };
+        var concept = new Option<string>("--concept") { Description = "erased concept (a shape or a style)", DefaultValueFactory = _ => "star" };
+        var anchor = new Option<string?>("--anchor") { Description = "anchor concept (default: circle for shapes, plain for styles)" };
+        var prompts = new Option<string?>("--prompts") { Description = "file of prompts with expected labels: prompt<TAB>shape=star colour=red" };
+        var output = new Option<string?>("--out") { Description = "folder for ruler.json, ruler.md and grid.png" };
+        var n = new Option<int?>("--n") { Description = "samples per prompt (default 4, or 2 with --quick)" };
+        var quick = new Option<bool>("--quick") { Description = "fewer prompts and samples (about a quarter of the work)" };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps", DefaultValueFactory = _ => new RulerSampling().Steps };
+        var cfg = new Option<float>("--cfg") { Description = "classifier-free guidance scale", DefaultValueFactory = _ => new RulerSampling().GuidanceScale };
+        var classifier = new Option<string?>("--classifier") { Description = "classifier folder (default: models/classifier, searched upwards)" };
+        var seed = new Option<int>("--seed") { Description = "seed of the prompt fills and the samples", DefaultValueFactory = _ => 0 };
+        var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var cmd = new Command("eval", "Measure an erasure on the built-in world: erasure, generalization, anchor transfer, retention, preservation, fidelity.")
+            { model, baseModel, concept, anchor, prompts, output, n, quick, steps, cfg, classifier, seed, backend };
+        cmd.SetAction(parse =>
+        {
+            var ops = Backends.Select(parse.GetValue(backend)!, Console.Error);
+            if (ops is null) return 2;
+            string? modelDir = ResolveModel(parse.GetValue(model), "eval");
+            using var clf = LoadClassifier(parse.GetValue(classifier), ops, "eval");
+            if (modelDir is null || clf is null) return 2;
+            string? baseDir = parse.GetValue(baseModel);
+            if (baseDir is not null && !File.Exists(Path.Combine(baseDir, "model_index.json")))
+            {
+                Console.Error.WriteLine($"eval: --base {baseDir} is not a diffusers model folder (no model_index.json)");
+                return 2;
+            }
+            var sampling = new RulerSampling(parse.GetValue(steps), parse.GetValue(cfg));
+            using var pipe = new TextToImage(modelDir, ops);
+            using var basePipe = baseDir is null ? null : new TextToImage(baseDir, ops);
+            var sampler = new PipelineSampler(pipe, sampling);
+            var baseSampler = basePipe is null ? null : new PipelineSampler(basePipe, sampling);
+            string? outDir = parse.GetValue(output);
+            if (outDir is not null) Directory.CreateDirectory(outDir);
+            int samples = parse.GetValue(n) ?? (parse.GetValue(quick) ? 2 : 4);
+            if (samples < 1) { Console.Error.WriteLine("eval: --n must be ≥ 1"); return 2; }
+
+            string? promptFile = parse.GetValue(prompts);
+            if (promptFile is not null)
+            {
+                List<LabelledPrompt> list;
+                try { list = PromptFile.Parse(File.ReadLines(promptFile)); }
+                catch (Exception e) when (e is FormatException or IOException) { Console.Error.WriteLine($"eval: {promptFile}: {e.Message}"); return 2; }
+                foreach (var (label, s) in new[] { ("base", (IWorldSampler?)baseSampler), (baseSampler is null ? "model" : "erased", (IWorldSampler?)sampler) })
+                {
+                    if (s is null) continue;
+                    var bar = new ProgressBar(label, Console.Error);
+                    var rows = PromptFile.Evaluate(list, s, clf, samples, parse.GetValue(seed), (d, t) => bar.Report(d, t));
+                    string table = PromptFile.ToTable(rows, $"{label}: {(label == "base" ? baseDir : modelDir)} ({samples} samples per prompt)");
+                    Console.WriteLine(table);
+                    if (outDir is not null) AtomicFile.WriteAllText(Path.Combine(outDir, $"prompts-{label}.txt"), table);
+                }
+                return 0;
+            }
+
+            string conceptName = parse.GetValue(concept)!;
+            (string Kind, int Index) kind;
+            try { kind = RulerPrompts.Kind(conceptName); }
+            catch (ArgumentException e) { Console.Error.WriteLine($"eval: {e.Message}"); return 2; }
+            string anchorName = parse.GetValue(anchor) ?? (kind.Kind == "shape" ? "circle" : "plain");
+            var settings = parse.GetValue(quick) ? RulerSettings.Quick(conceptName, anchorName) with { Samples = samples } : new RulerSettings(conceptName, anchorName, samples);
+            settings = settings with { Seed = parse.GetValue(seed) };
+            try
+            {
+                if (RulerPrompts.Kind(anchorName).Kind != kind.Kind) throw new ArgumentException($"anchor '{anchorName}' is not a {kind.Kind} like '{conceptName}'");
+            }
+            catch (ArgumentException e) { Console.Error.WriteLine($"eval: {e.Message}"); return 2; }
+            var ruler = new ErasureRuler(clf, settings);
+            Console.Error.WriteLine($"eval: {ruler.Prompts.Count} prompts × {samples} samples per model, DDIM {sampling.Steps} steps, guidance {sampling.GuidanceScale}");
+            var bars = new Dictionary<string, ProgressBar>();
+            var (result, b, e2) = ruler.Run(sampler, baseSampler, (label, d, t) =>
+            {
+                if (!bars.TryGetValue(label, out var bar)) bars[label] = bar = new ProgressBar(label, Console.Error);
+                bar.Report(d, t);
+            });
+            Console.WriteLine(RulerReport.ToTerminal(result));
+            if (outDir is not null)
+            {
+                AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.json"), RulerReport.ToJson(result) + "\n");
+                AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.md"), RulerReport.ToMarkdown(result));
+                RulerReport.SaveGrid(Path.Combine(outDir, "grid.png"), ruler, b, e2);
+                Console.WriteLine($"wrote {outDir}/ruler.json, ruler.md, grid.png (+ grid.txt)");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>The model folder: the given one, or models/world found upwards from the current directory; null after an error line.</summary>
+    public static string? ResolveModel(string? given, string verb)
+    {
+        string? dir = given ?? ModelSearch.FindUp(Path.Combine("models", "world"));
+        if (dir is null)
+        {
+            Console.Error.WriteLine($"{verb}: no --model given and no models/world (with model_index.json) in the current directory or above; train it with `doco world pretrain`");
+            return null;
+        }
+        if (!File.Exists(Path.Combine(dir, "model_index.json")))
+        {
+            Console.Error.WriteLine($"{verb}: {dir} is not a diffusers model folder (no model_index.json)");
+            return null;
+        }
+        return dir;
+    }
+
+    public static WorldClassifier? LoadClassifier(string? given, IOps ops, string verb)
+    {
+        string? dir = given ?? WorldClassifier.FindShipped();
+        if (dir is null)
+        {
+            Console.Error.WriteLine($"{verb}: no --classifier given and no models/classifier in the current directory or above; train it with `doco world classifier`");
+            return null;
+        }
+        try { return WorldClassifier.Load(dir, ops); }
+        catch (FileNotFoundException e) { Console.Error.WriteLine($"{verb}: {e.Message}"); return null; }
+    }
+}
