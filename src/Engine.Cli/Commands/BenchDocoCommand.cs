@@ -62,9 +62,18 @@ internal static class BenchDocoCommand
         }
         var inputs = new ErasureInputs
         {
-            Images = Normal((long)Images * c * size * size, 2), Count = Images, Channels = c, Height = size, Width = size,
-            Length = Length, Dim = textDim, AnchorText = Normal((long)Prompts * ts, 3), TargetText = Normal((long)Prompts * ts, 4),
-            EmptyText = Normal(ts, 5), ConceptText = Normal(ts, 6), PromptOfImage = [.. Enumerable.Range(0, Images).Select(i => i % Prompts)],
+            Images = Normal((long)Images * c * size * size, 2),
+            Count = Images,
+            Channels = c,
+            Height = size,
+            Width = size,
+            Length = Length,
+            Dim = textDim,
+            AnchorText = Normal((long)Prompts * ts, 3),
+            TargetText = Normal((long)Prompts * ts, 4),
+            EmptyText = Normal(ts, 5),
+            ConceptText = Normal(ts, 6),
+            PromptOfImage = [.. Enumerable.Range(0, Images).Select(i => i % Prompts)],
         };
         var settings = new ErasureSettings { Steps = steps + 1, Warmup = 0, Batch = batch, CheckpointInterval = 0 };
         using var trainer = new ErasureTrainer(ops, unet, new SchedulerConfig { BetaSchedule = "scaled_linear", BetaStart = 0.00085, BetaEnd = 0.012 }, inputs, settings);

@@ -78,12 +78,29 @@ internal static class EraseCommand
         {
             var o = new Options
             {
-                Model = parse.GetValue(model), Concept = parse.GetValue(concept), Anchor = parse.GetValue(anchor), Type = parse.GetValue(type)!,
-                Method = parse.GetValue(method)!, Surgery = parse.GetValue(surgery), Steps = parse.GetValue(steps), Warmup = parse.GetValue(warmup),
-                Batch = parse.GetValue(batch), Lr = parse.GetValue(lr), Dlr = parse.GetValue(dlr), Anchors = parse.GetValue(anchors),
-                AnchorSteps = parse.GetValue(anchorSteps), Train = parse.GetValue(train), Out = parse.GetValue(output)!, Cache = parse.GetValue(cache),
-                Resume = parse.GetValue(resume), Seed = parse.GetValue(seed), Backend = parse.GetValue(backend)!, CheckpointEvery = parse.GetValue(every),
-                EsdDdimSteps = parse.GetValue(esdSteps), Leak = parse.GetValue(leak), ApplyRetainGrad = parse.GetValue(retain),
+                Model = parse.GetValue(model),
+                Concept = parse.GetValue(concept),
+                Anchor = parse.GetValue(anchor),
+                Type = parse.GetValue(type)!,
+                Method = parse.GetValue(method)!,
+                Surgery = parse.GetValue(surgery),
+                Steps = parse.GetValue(steps),
+                Warmup = parse.GetValue(warmup),
+                Batch = parse.GetValue(batch),
+                Lr = parse.GetValue(lr),
+                Dlr = parse.GetValue(dlr),
+                Anchors = parse.GetValue(anchors),
+                AnchorSteps = parse.GetValue(anchorSteps),
+                Train = parse.GetValue(train),
+                Out = parse.GetValue(output)!,
+                Cache = parse.GetValue(cache),
+                Resume = parse.GetValue(resume),
+                Seed = parse.GetValue(seed),
+                Backend = parse.GetValue(backend)!,
+                CheckpointEvery = parse.GetValue(every),
+                EsdDdimSteps = parse.GetValue(esdSteps),
+                Leak = parse.GetValue(leak),
+                ApplyRetainGrad = parse.GetValue(retain),
             };
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>

@@ -23,8 +23,11 @@ internal static class WorldClassifierCommand
         {
             var s = d with
             {
-                Steps = parse.GetValue(steps), Batch = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
-                Seed = parse.GetValue(seed), EvalImages = parse.GetValue(evalN),
+                Steps = parse.GetValue(steps),
+                Batch = parse.GetValue(batch),
+                LearningRate = parse.GetValue(lr),
+                Seed = parse.GetValue(seed),
+                EvalImages = parse.GetValue(evalN),
             };
             if (s.Steps < 1 || s.Batch < 2 || s.EvalImages < 1 || !(s.LearningRate > 0))
             {

@@ -61,6 +61,7 @@ public sealed partial class ErasureTrainer
             optimizerSeconds = Seconds(t0);
         }
         return new StepRecord(Step, false, skipped, loss, prior, float.NaN, float.NaN, float.NaN, float.NaN, float.NaN, [], [],
-            anchorSeconds, trainableSeconds, backwardSeconds, double.NaN, double.NaN, optimizerSeconds) { GradNorm = gradNorm };
+            anchorSeconds, trainableSeconds, backwardSeconds, double.NaN, double.NaN, optimizerSeconds)
+        { GradNorm = gradNorm };
     }
 }

@@ -128,7 +128,8 @@ public sealed partial class ErasureTrainer
         }
 
         return new StepRecord(Step, warmup, skipped, lossAdv, lossRet, lossD, accReal, accFake, firedFraction, meanCos, cosines, fired,
-            anchorSeconds, trainableSeconds, backwardSeconds, discriminatorSeconds, surgerySeconds, optimizerSeconds) { GradNorm = gradNorm };
+            anchorSeconds, trainableSeconds, backwardSeconds, discriminatorSeconds, surgerySeconds, optimizerSeconds)
+        { GradNorm = gradNorm };
     }
 
     /// <summary>Test hook: keep host copies of g_u, g_r (raw) and the surgery's output in the DoCo step.</summary>

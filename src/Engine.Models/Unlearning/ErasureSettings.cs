@@ -124,12 +124,26 @@ public sealed record ErasureSettings
     {
         ErasureMethod.ConceptAblation => new ErasureSettings
         {
-            Method = method, Steps = 100, Warmup = 0, Batch = 4, LearningRate = 2e-6f * 4 * 2, CheckpointInterval = 10,
+            Method = method,
+            Steps = 100,
+            Warmup = 0,
+            Batch = 4,
+            LearningRate = 2e-6f * 4 * 2,
+            CheckpointInterval = 10,
         },
         ErasureMethod.Esd => new ErasureSettings
         {
-            Method = method, Subset = TrainableSubset.EsdX, Steps = 1000, Warmup = 0, Batch = 1, LearningRate = 1e-5f,
-            WeightDecay = 0f, DecoupledWeightDecay = false, MaxGradNorm = 0f, DetachBos = false, CheckpointInterval = 100,
+            Method = method,
+            Subset = TrainableSubset.EsdX,
+            Steps = 1000,
+            Warmup = 0,
+            Batch = 1,
+            LearningRate = 1e-5f,
+            WeightDecay = 0f,
+            DecoupledWeightDecay = false,
+            MaxGradNorm = 0f,
+            DetachBos = false,
+            CheckpointInterval = 100,
         },
         _ => new ErasureSettings(),
     };

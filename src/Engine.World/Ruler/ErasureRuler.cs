@@ -117,9 +117,14 @@ public sealed class ErasureRuler(WorldClassifier classifier, RulerSettings setti
         }
         return new RulerMetrics
         {
-            InSetErasure = inSet.Share, OutOfSetErasure = outSet.Share, SynonymErasure = synonym.Share,
-            AnchorTransfer = transfer.Share, AttributeRetention = retention.Share,
-            PreservationClose = close.Share, PreservationOther = other.Share, Preservation = Tally.Sum(close, other).Share,
+            InSetErasure = inSet.Share,
+            OutOfSetErasure = outSet.Share,
+            SynonymErasure = synonym.Share,
+            AnchorTransfer = transfer.Share,
+            AttributeRetention = retention.Share,
+            PreservationClose = close.Share,
+            PreservationOther = other.Share,
+            Preservation = Tally.Sum(close, other).Share,
         };
     }
 
@@ -142,8 +147,14 @@ public sealed class ErasureRuler(WorldClassifier classifier, RulerSettings setti
         var (kind, _) = RulerPrompts.Kind(Settings.Concept);
         var result = new RulerResult
         {
-            Concept = Settings.Concept, Kind = kind, Anchor = Settings.Anchor, Samples = Settings.Samples, Prompts = Prompts.Count,
-            Base = b is null ? null : Measure(b), Erased = Measure(e), Fidelity = b is null ? null : Fidelity(b, e),
+            Concept = Settings.Concept,
+            Kind = kind,
+            Anchor = Settings.Anchor,
+            Samples = Settings.Samples,
+            Prompts = Prompts.Count,
+            Base = b is null ? null : Measure(b),
+            Erased = Measure(e),
+            Fidelity = b is null ? null : Fidelity(b, e),
             Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         };
         return (result, b, e);

@@ -38,9 +38,18 @@ public static class RulerPrompts
     /// <summary>Concepts that look like each other at 32 pixels, reported apart under preservation.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> CloseConcepts = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
-        ["star"] = ["cross", "diamond"], ["cross"] = ["star", "plus"], ["diamond"] = ["square", "star"], ["circle"] = ["ring"],
-        ["ring"] = ["circle"], ["square"] = ["diamond"], ["heart"] = ["triangle"], ["triangle"] = ["heart"],
-        ["striped"] = ["dotted"], ["dotted"] = ["striped"], ["plain"] = ["outline"], ["outline"] = ["plain"],
+        ["star"] = ["cross", "diamond"],
+        ["cross"] = ["star", "plus"],
+        ["diamond"] = ["square", "star"],
+        ["circle"] = ["ring"],
+        ["ring"] = ["circle"],
+        ["square"] = ["diamond"],
+        ["heart"] = ["triangle"],
+        ["triangle"] = ["heart"],
+        ["striped"] = ["dotted"],
+        ["dotted"] = ["striped"],
+        ["plain"] = ["outline"],
+        ["outline"] = ["plain"],
     };
 
     /// <param name="concept">the target (a shape or a style, by name or synonym)</param>

@@ -56,7 +56,8 @@ public static class RulerReport
     {
         var rows = Rows(r).Select(x => (x.Metric, Pct(x.Base), Pct(x.Erased), Change(x.Base, x.Erased))).ToList();
         rows.Add(("fidelity: Fréchet distance to base (↓)", r.Base is null ? "–" : "0", Fid(r), ""));
-        int w0 = Math.Max(6, rows.Max(x => x.Item1.Length)), w = 10;
+        int w0 = Math.Max(6, rows.Max(x => x.Item1.Length));
+        const int w = 10;
         var sb = new StringBuilder();
         sb.AppendLine(Title(r));
         sb.AppendLine($"{"metric".PadRight(w0)}  {"base",w}  {"erased",w}  {"change",w}");

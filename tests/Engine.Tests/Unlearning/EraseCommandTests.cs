@@ -11,8 +11,19 @@ public sealed class EraseCommandTests
 
     private static EraseCommand.Options Tiny(string method, string outDir) => new()
     {
-        Model = Fixture, Concept = "star", Anchor = "circle", Method = method, Steps = 2, Warmup = 1, Batch = 1, Anchors = 2, AnchorSteps = 1,
-        EsdDdimSteps = 2, Lr = 1e-4f, Out = outDir, Backend = "cpu",
+        Model = Fixture,
+        Concept = "star",
+        Anchor = "circle",
+        Method = method,
+        Steps = 2,
+        Warmup = 1,
+        Batch = 1,
+        Anchors = 2,
+        AnchorSteps = 1,
+        EsdDdimSteps = 2,
+        Lr = 1e-4f,
+        Out = outDir,
+        Backend = "cpu",
     };
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Engine.IO.Images;
+using Engine.Models.Unlearning;
 using Engine.Models.Unlearning.Telemetry;
 using Engine.Tests.IO;
 

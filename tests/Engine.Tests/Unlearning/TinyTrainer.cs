@@ -50,10 +50,18 @@ internal sealed class TinyTrainer : IDisposable
                 int ts = te.Config.MaxPositionEmbeddings * te.Config.HiddenSize;
                 _cached = new ErasureInputs
                 {
-                    Images = [], Count = 0, Channels = 4, Height = 32, Width = 32,
-                    Length = te.Config.MaxPositionEmbeddings, Dim = te.Config.HiddenSize,
-                    AnchorText = all[..(2 * ts)], TargetText = all[(2 * ts)..(4 * ts)],
-                    EmptyText = all[(4 * ts)..(5 * ts)], ConceptText = all[(5 * ts)..], PromptOfImage = [],
+                    Images = [],
+                    Count = 0,
+                    Channels = 4,
+                    Height = 32,
+                    Width = 32,
+                    Length = te.Config.MaxPositionEmbeddings,
+                    Dim = te.Config.HiddenSize,
+                    AnchorText = all[..(2 * ts)],
+                    TargetText = all[(2 * ts)..(4 * ts)],
+                    EmptyText = all[(4 * ts)..(5 * ts)],
+                    ConceptText = all[(5 * ts)..],
+                    PromptOfImage = [],
                 };
             }
             text = _cached;
@@ -62,8 +70,17 @@ internal sealed class TinyTrainer : IDisposable
         Philox.FillNormal(x0, 77, 0);
         return new ErasureInputs
         {
-            Images = x0, Count = images, Channels = 4, Height = 32, Width = 32, Length = text.Length, Dim = text.Dim,
-            AnchorText = text.AnchorText, TargetText = text.TargetText, EmptyText = text.EmptyText, ConceptText = text.ConceptText,
+            Images = x0,
+            Count = images,
+            Channels = 4,
+            Height = 32,
+            Width = 32,
+            Length = text.Length,
+            Dim = text.Dim,
+            AnchorText = text.AnchorText,
+            TargetText = text.TargetText,
+            EmptyText = text.EmptyText,
+            ConceptText = text.ConceptText,
             PromptOfImage = [.. Enumerable.Range(0, images).Select(i => i % 2)],
         };
     }

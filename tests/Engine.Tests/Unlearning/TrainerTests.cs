@@ -11,7 +11,13 @@ public sealed class TrainerTests
     /// <summary>A short DoCo run: batch 1, 1 warm-up step, small steps so the numbers stay tame.</summary>
     private static ErasureSettings Short(int steps = 3) => new()
     {
-        Steps = steps, Warmup = 1, Batch = 1, LearningRate = 1e-3f, DiscriminatorLearningRate = 1e-3f, CheckpointInterval = 0, Seed = 5,
+        Steps = steps,
+        Warmup = 1,
+        Batch = 1,
+        LearningRate = 1e-3f,
+        DiscriminatorLearningRate = 1e-3f,
+        CheckpointInterval = 0,
+        Seed = 5,
     };
 
     [Fact]

@@ -1,7 +1,6 @@
 using Engine.Cpu;
 using Engine.World;
 using Engine.World.Classifier;
-using Xunit;
 
 namespace Engine.Tests.World;
 

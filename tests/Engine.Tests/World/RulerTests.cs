@@ -2,7 +2,6 @@ using Engine.Cpu;
 using Engine.World;
 using Engine.World.Classifier;
 using Engine.World.Ruler;
-using Xunit;
 
 namespace Engine.Tests.World;
 
@@ -101,8 +100,14 @@ public class RulerTests
     {
         var r = new RulerResult
         {
-            Concept = "star", Kind = "shape", Anchor = "circle", Samples = 2, Prompts = 10,
-            Base = new RulerMetrics { InSetErasure = 0.9, Preservation = 1 }, Erased = new RulerMetrics { InSetErasure = 0.1, Preservation = 0.95 }, Fidelity = 0.5,
+            Concept = "star",
+            Kind = "shape",
+            Anchor = "circle",
+            Samples = 2,
+            Prompts = 10,
+            Base = new RulerMetrics { InSetErasure = 0.9, Preservation = 1 },
+            Erased = new RulerMetrics { InSetErasure = 0.1, Preservation = 0.95 },
+            Fidelity = 0.5,
         };
         string t = RulerReport.ToTerminal(r), md = RulerReport.ToMarkdown(r), json = RulerReport.ToJson(r);
         Assert.Contains("-80.0 pt", t);

@@ -1,6 +1,5 @@
 using Engine.World;
 using Engine.World.Ruler;
-using Xunit;
 
 namespace Engine.Tests.World;
 
