@@ -7,6 +7,8 @@ using Engine.Models.Schedulers;
 using Engine.Models.Text;
 using Engine.Models.Unlearning;
 using Engine.Models.Unlearning.Data;
+using Engine.Models.Unlearning.Outputs;
+using Engine.Models.Unlearning.Telemetry;
 
 namespace Engine.Cli.Commands;
 
@@ -43,6 +45,11 @@ internal static class EraseCommand
         public int? EsdDdimSteps { get; init; }
         public bool Leak { get; init; }
         public bool ApplyRetainGrad { get; init; }
+        /// <summary>Run the built-in world's ruler before and after (default: on for the built-in model).</summary>
+        public bool? Eval { get; init; }
+        /// <summary>A shortened run (few steps, few anchors, the quick ruler): what CI runs.</summary>
+        public bool Quick { get; init; }
+        public bool SingleFile { get; init; }
     }
 
     public static Command Create()
@@ -70,9 +77,12 @@ internal static class EraseCommand
         var esdSteps = new Option<int?>("--esd-ddim-steps") { Description = "ESD: DDIM steps of the partial sampling" };
         var leak = new Option<bool>("--official-d-leak") { Description = "DoCo: reproduce the official code's discriminator-gradient leak" };
         var retain = new Option<bool>("--apply-retain-grad") { Description = "DoCo: add the clipped retain gradient to the update (ablation)" };
+        var eval = new Option<bool?>("--eval") { Description = "measure the erasure with the built-in world's ruler before and after (default: on for the built-in model)" };
+        var quick = new Option<bool>("--quick") { Description = "a shortened run: 6 steps, 8 anchor images, the quick ruler (for CI)" };
+        var single = new Option<bool>("--single-file") { Description = "also write the erased model as one single-file checkpoint" };
         var cmd = new Command("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).")
         {
-            model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train, output, cache, resume, seed, backend, every, esdSteps, leak, retain,
+            model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train, output, cache, resume, seed, backend, every, esdSteps, leak, retain, eval, quick, single,
         };
         cmd.SetAction(parse =>
         {
@@ -152,6 +162,8 @@ internal static class EraseCommand
             default: return Fail($"--type '{o.Type}' is not one of object, style");
         }
         var settings = ErasureSettings.ForMethod(method) with { Seed = o.Seed, ReproduceOfficialDLeak = o.Leak, ApplyRetainGrad = o.ApplyRetainGrad };
+        bool world = o.Model is null;
+        if (world) settings = WorldDefaults.Apply(settings, o.Quick);
         if (o.Surgery is not null)
         {
             SurgeryMode mode;
@@ -171,7 +183,7 @@ internal static class EraseCommand
         }
         if (o.Steps is { } st) { if (st < 1) return Fail($"--steps must be ≥ 1 (got {st})"); settings = settings with { Steps = st }; }
         if (o.Warmup is { } wu) { if (wu < 0) return Fail($"--warmup must be ≥ 0 (got {wu})"); settings = settings with { Warmup = wu }; }
-        else if (method == ErasureMethod.DoCo && o.Steps is { } s2) settings = settings with { Warmup = s2 / 2 }; // the official 1000 of 2000
+        else if (method == ErasureMethod.DoCo && o.Steps is { } s2) settings = settings with { Warmup = world ? s2 / 3 : s2 / 2 }; // the official 1000 of 2000
         if (o.Batch is { } b) { if (b < 1) return Fail($"--batch must be ≥ 1 (got {b})"); settings = settings with { Batch = b }; }
         if (o.Lr is { } lr) { if (!(lr > 0) || float.IsInfinity(lr)) return Fail($"--lr must be a positive number (got {lr})"); settings = settings with { LearningRate = lr }; }
         if (o.Dlr is { } dlr) { if (!(dlr > 0) || float.IsInfinity(dlr)) return Fail($"--dlr must be a positive number (got {dlr})"); settings = settings with { DiscriminatorLearningRate = dlr }; }
@@ -258,22 +270,62 @@ internal static class EraseCommand
         }
         var progress = new ProgressBar(o.Method, error);
         StepRecord? last = null;
-        bool finished = trainer.Run(r =>
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var tensorNames = layout.Parameters.Where(p => p.Trainable).Select(p => p.Name).ToList();
+        // Steps without surgery (warm-up, CA, ESD) log NaN cosines.
+        var noCosines = Enumerable.Repeat(float.NaN, tensorNames.Count).ToArray();
+        var noFired = new bool[tensorNames.Count];
+        bool finished;
+        using (var log = TrainingLog.Open(Path.Combine(o.Out, TrainingLog.FileName), tensorNames, trainer.Step))
         {
-            last = r;
-            progress.Report(r.Step + 1, settings.Steps, Describe(r, method));
-        }, checkpoint, cancel);
+            finished = trainer.Run(r =>
+            {
+                last = r;
+                log.Append(new TelemetryRow(r.Step, r.Warmup, r.Skipped, r.LossAdv, r.LossRet, r.LossD, r.DAccReal, r.DAccFake,
+                    r.FiredFraction, r.MeanCosine, r.Cosines.Length == noCosines.Length ? r.Cosines : noCosines,
+                    r.Fired.Length == noFired.Length ? r.Fired : noFired, r.AnchorSeconds, r.TrainableSeconds, r.BackwardSeconds,
+                    r.DiscriminatorSeconds, r.SurgerySeconds, r.OptimizerSeconds));
+                progress.Report(r.Step + 1, settings.Steps, Describe(r, method));
+            }, checkpoint, cancel);
+            if (finished) log.WritePlots(o.Out);
+        }
         if (!finished)
         {
             output.WriteLine($"erase: interrupted after step {trainer.Step}; checkpoint saved to {checkpoint} (rerun with --resume)");
             return 130;
         }
-        var modelOut = Path.Combine(o.Out, "model");
-        DiffusersFolder.Save(modelOut, unet, textEncoder, modelDir);
-        output.WriteLine($"erase: {trainer.Step} steps ({trainer.GeneratorSteps} UNet updates, {trainer.SkippedSteps} skipped for NaN/Inf); " +
-            $"wrote {modelOut} and {checkpoint}{(last is null ? "" : "; last: " + Describe(last, method))}");
+        var run = new ErasureRun
+        {
+            Method = o.Method,
+            Concept = concept.Trim(),
+            Anchor = anchorWord.Trim(),
+            ConceptType = o.Type,
+            Hyperparameters = Hyperparameters(settings),
+            Seed = (long)settings.Seed,
+            Steps = trainer.Step,
+            SkippedSteps = trainer.SkippedSteps,
+            WallSeconds = clock.Elapsed.TotalSeconds,
+            PeakMemoryBytes = BenchCommand.PeakRssBytes(),
+        };
+        var written = ErasedModelWriter.Write(o.Out, modelDir, unet, tensorNames, run, new ErasedModelOptions { SingleFile = o.SingleFile });
+        output.WriteLine($"erase: {trainer.Step} steps ({trainer.GeneratorSteps} UNet updates, {trainer.SkippedSteps} skipped for NaN/Inf) in {clock.Elapsed.TotalSeconds:F0} s; " +
+            $"wrote {written.ModelFolder}, {written.DeltaPath}, {written.ManifestPath}, train.csv and plots{(last is null ? "" : "; last: " + Describe(last, method))}");
+        if (o.Eval ?? world)
+        {
+            int code = WorldEvaluation.Run(modelDir, written.ModelFolder, o.Out, concept.Trim(), anchorWord.Trim(), o.Quick, ops, output, error);
+            if (code != 0) return code;
+        }
         return 0;
     }
+
+    private static System.Text.Json.Nodes.JsonObject Hyperparameters(ErasureSettings s) =>
+        System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(s, HyperparameterJson))!.AsObject();
+
+    private static readonly System.Text.Json.JsonSerializerOptions HyperparameterJson = new()
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>The losses of one step for the progress line.</summary>
     private static string Describe(StepRecord r, ErasureMethod method)

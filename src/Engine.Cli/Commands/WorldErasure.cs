@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using Engine.IO;
+using Engine.Models.Pipelines;
+using Engine.Models.Unlearning;
+using Engine.Ops;
+using Engine.World.Ruler;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// The settings `doco erase` uses on the built-in world's model (docs/world.md): the spec's method, scaled to a
+/// 1.9M-parameter pixel-space model and a 5-minute CPU budget — fewer steps and anchor images, a larger learning rate.
+/// Explicit options still override them.
+/// </summary>
+internal static class WorldDefaults
+{
+    public static ErasureSettings Apply(ErasureSettings s, bool quick)
+    {
+        s = s with
+        {
+            Steps = 120,
+            Warmup = 40,
+            Batch = 8,
+            LearningRate = 5e-4f,
+            DiscriminatorLearningRate = 5e-4f,
+            AnchorCount = 64,
+            AnchorSteps = 12,
+            AnchorGuidance = 4.5f,
+            CheckpointInterval = 40,
+        };
+        if (s.Method == ErasureMethod.Esd) s = s with { Batch = 4, EsdDdimSteps = 12, EsdStartGuidance = 3f };
+        if (s.Method != ErasureMethod.DoCo) s = s with { Warmup = 0 };
+        return quick ? s with { Steps = 6, Warmup = s.Method == ErasureMethod.DoCo ? 2 : 0, Batch = 2, AnchorCount = 8, AnchorSteps = 4, EsdDdimSteps = 4, CheckpointInterval = 3 } : s;
+    }
+}
+
+/// <summary>The ruler on base and erased model after an erase: terminal table, ruler.json/md, grid.png, metrics into the manifest.</summary>
+internal static class WorldEvaluation
+{
+    private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static int Run(string baseDir, string erasedDir, string outDir, string concept, string anchor, bool quick, IOps ops, TextWriter output, TextWriter error)
+    {
+        using var clf = EvalCommand.LoadClassifier(null, ops, "erase");
+        if (clf is null) return 2;
+        RulerSettings settings;
+        try
+        {
+            RulerPrompts.Kind(concept);
+            settings = quick ? RulerSettings.Quick(concept, anchor) with { Samples = 1 } : new RulerSettings(concept, anchor);
+        }
+        catch (ArgumentException bad)
+        {
+            error.WriteLine($"erase: no evaluation: {bad.Message}");
+            return 0;
+        }
+        var sampling = quick ? new RulerSampling(Steps: 4) : new RulerSampling();
+        using var basePipe = new TextToImage(baseDir, ops);
+        using var pipe = new TextToImage(erasedDir, ops);
+        var ruler = new ErasureRuler(clf, settings);
+        var bars = new Dictionary<string, ProgressBar>();
+        var (result, b, e) = ruler.Run(new PipelineSampler(pipe, sampling), new PipelineSampler(basePipe, sampling), (label, d, t) =>
+        {
+            if (!bars.TryGetValue(label, out var bar)) bars[label] = bar = new ProgressBar("eval " + label, error);
+            bar.Report(d, t);
+        });
+        output.WriteLine(RulerReport.ToTerminal(result));
+        string json = RulerReport.ToJson(result);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.json"), json + "\n");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.md"), RulerReport.ToMarkdown(result));
+        RulerReport.SaveGrid(Path.Combine(outDir, "grid.png"), ruler, b, e);
+        string manifestPath = Path.Combine(outDir, "manifest.json");
+        if (File.Exists(manifestPath) && JsonNode.Parse(File.ReadAllText(manifestPath)) is JsonObject manifest)
+        {
+            manifest["metrics"] = JsonNode.Parse(json);
+            AtomicFile.WriteAllText(manifestPath, manifest.ToJsonString(Indented) + "\n");
+        }
+        output.WriteLine($"erase: wrote {outDir}/ruler.json, ruler.md and grid.png (before/after, same seeds)");
+        return 0;
+    }
+}
