@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(WorldCommand.Create());
         root.Subcommands.Add(EraseCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(CompareCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

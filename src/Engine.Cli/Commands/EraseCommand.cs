@@ -50,6 +50,8 @@ internal static class EraseCommand
         /// <summary>A shortened run (few steps, few anchors, the quick ruler): what CI runs.</summary>
         public bool Quick { get; init; }
         public bool SingleFile { get; init; }
+        /// <summary>DoCo ablation: Concept Ablation's regression in place of the adversarial loss.</summary>
+        public bool NoDomainCorrection { get; init; }
     }
 
     public static Command Create()
@@ -161,7 +163,13 @@ internal static class EraseCommand
             case "style": type = ConceptType.Style; break;
             default: return Fail($"--type '{o.Type}' is not one of object, style");
         }
-        var settings = ErasureSettings.ForMethod(method) with { Seed = o.Seed, ReproduceOfficialDLeak = o.Leak, ApplyRetainGrad = o.ApplyRetainGrad };
+        var settings = ErasureSettings.ForMethod(method) with
+        {
+            Seed = o.Seed,
+            ReproduceOfficialDLeak = o.Leak,
+            ApplyRetainGrad = o.ApplyRetainGrad,
+            DomainCorrection = !o.NoDomainCorrection,
+        };
         bool world = o.Model is null;
         if (world) settings = WorldDefaults.Apply(settings, o.Quick);
         if (o.Surgery is not null)

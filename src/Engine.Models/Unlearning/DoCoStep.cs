@@ -35,6 +35,7 @@ public sealed partial class ErasureTrainer
         t0 = Stopwatch.GetTimestamp();
         _w.Reset();
         var epsHat = _unet.Forward(_w, _xt, _timesteps.AsSpan(0, b2), _ehs);
+        _lastEpsHat = epsHat;
         double trainableSeconds = Seconds(t0);
 
         // 7. x̂0 of both (the fake one is a function of θ through ε̂_u; the real one is a constant).
@@ -52,7 +53,12 @@ public sealed partial class ErasureTrainer
             // 8a. L_adv and its gradient w.r.t. x̂0_fake (through D).
             t0 = Stopwatch.GetTimestamp();
             _ops.Fill(d.Parameters.Grads, 0f);
-            lossAdv = AdversarialLoss.Generator(_wd, d, Head(_x0Fake, b), Head(_dx0, b), _loss);
+            if (s.DomainCorrection) lossAdv = AdversarialLoss.Generator(_wd, d, Head(_x0Fake, b), Head(_dx0, b), _loss);
+            else
+            {
+                _ops.MseForward(_loss, Head(epsHat, b), Head(_epsFrozen, b));
+                lossAdv = HostLoss();
+            }
             discriminatorSeconds += Seconds(t0);
             // 8b. L_ret = mean‖ε̂_r − ε_r‖² on the class half.
             _ops.MseForward(_loss, Part(epsHat, b, b), Part(_noise, b, b));
@@ -111,7 +117,7 @@ public sealed partial class ErasureTrainer
         // 9. Discriminator update on the pre-update x̂0s, every iteration. Without the leak flag D's gradients start
         // from zero here (a standard GAN, §7.5); with it they keep ∇_φ BCE(D(fake), 0) from step 8a.
         float lossD = float.NaN, accReal = float.NaN, accFake = float.NaN;
-        if (!skipped)
+        if (!skipped && s.DomainCorrection)
         {
             t0 = Stopwatch.GetTimestamp();
             if (warmup || !s.ReproduceOfficialDLeak) _ops.Fill(d.Parameters.Grads, 0f);
@@ -131,6 +137,8 @@ public sealed partial class ErasureTrainer
             anchorSeconds, trainableSeconds, backwardSeconds, discriminatorSeconds, surgerySeconds, optimizerSeconds)
         { GradNorm = gradNorm };
     }
+
+    private Tensor _lastEpsHat;
 
     /// <summary>Test hook: keep host copies of g_u, g_r (raw) and the surgery's output in the DoCo step.</summary>
     internal bool CaptureGradients { get; set; }
@@ -152,6 +160,12 @@ public sealed partial class ErasureTrainer
         if (scale == 0f)
         {
             _ops.Fill(dEpsHead, 0f);
+            return;
+        }
+        if (!Settings.DomainCorrection)
+        {
+            // The ablation's unlearning gradient: d/dε̂_u of mean‖ε̂_u − sg[ε̂_a]‖².
+            _ops.MseBackward(dEpsHead, Head(_lastEpsHat, b), Head(_epsFrozen, b), scale);
             return;
         }
         for (int i = 0; i < b; i++)

@@ -78,6 +78,12 @@ public sealed record ErasureSettings
 
     public SurgeryMode Surgery { get; init; } = SurgeryMode.Projection;
 
+    /// <summary>
+    /// DoCo's unlearning loss: the adversarial domain correction (the method), or — the paper's "without domain
+    /// correction" ablation — Concept Ablation's regression of ε̂_u onto the frozen anchor prediction ε̂_a.
+    /// </summary>
+    public bool DomainCorrection { get; init; } = true;
+
     /// <summary>λ of the surgery.</summary>
     public float Lambda { get; init; } = 1f;
 
