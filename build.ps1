@@ -118,17 +118,14 @@ function Invoke-GpuCheck {
 function Invoke-Demo {
     Invoke-Build
     $doco = Join-Path $Root "src/Engine.Cli/bin/$Configuration/net10.0/doco.dll"
-    $fixture = Join-Path $Root 'tests/Engine.Tests/fixtures/tiny-sd'
-    Write-Host "demo: 'doco erase' (the main job) is not built yet. What exists today, on the tiny-sd reference fixture:"
-    Write-Host "`n== doco verify: our CLIP, UNet (with gradients), VAE and schedulers against diffusers/transformers"
-    Invoke-Native 'doco verify' { dotnet $doco verify $fixture }
-    Write-Host "`n== doco tokenize"
-    Invoke-Native 'doco tokenize' { dotnet $doco tokenize --tokenizer (Join-Path $Root 'tests/Engine.Tests/fixtures/clip-tokenizer') 'a painting in the style of van gogh' }
-    Write-Host "`n== doco sample (random weights: the images are noise; the pipeline is real)"
-    $out = Join-Path $Root 'artifacts/demo/sample.png'
-    Invoke-Native 'doco sample' { dotnet $doco sample --model $fixture --prompt 'a photo of a cat' --steps 10 --n 4 --backend cpu --out $out }
-    Write-Host "`n== doco bench unet (tiny)"
-    Invoke-Native 'doco bench' { dotnet $doco bench unet --config tiny --steps 2 }
+    # The main job: erase "star" (anchor "circle") from the built-in model with DoCo, measure it before and after.
+    # Extra arguments go to doco erase (e.g. --quick, or --concept striped --anchor plain --type style).
+    $out = Join-Path $Root 'artifacts/demo/erase-star'
+    if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+    Push-Location $Root
+    try { Invoke-Native 'doco erase' { dotnet $doco erase --out $out @Rest } }
+    finally { Pop-Location }
+    Write-Host "`ndemo: the erased model, report (ruler.md, ruler.json), before/after grid (grid.png), training plots and manifest are in $out"
 }
 
 switch ($Task) {
