@@ -6,6 +6,7 @@ using Engine.Models;
 using Engine.Models.Clip;
 using Engine.Models.Unet;
 using Engine.Tensors;
+using Engine.World;
 
 namespace Engine.Cli.Commands;
 
@@ -45,19 +46,7 @@ internal static class BenchCommand
                 NormNumGroups = 8,
             }, new ClipTextConfig(32, 37, 5, 4, 1000), 16),
             // The built-in world's model (docs/world.md): pixel space, 32×32, cross-attention at the two lower resolutions.
-            "toy" => (new UNetConfig
-            {
-                InChannels = 3,
-                OutChannels = 3,
-                SampleSize = 32,
-                BlockOutChannels = [32, 64, 64],
-                LayersPerBlock = 1,
-                DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
-                UpBlockTypes = ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
-                NumAttentionHeads = [4, 4, 4],
-                CrossAttentionDim = 64,
-                NormNumGroups = 8,
-            }, new ClipTextConfig(64, 256, 3, 4, 512, 16), 32),
+            "toy" => (WorldModel.UNet, WorldModel.TextEncoder(512), WorldModel.ImageSize),
             _ => (null!, null!, 0),
         };
         if (unetConfig is null) { error.WriteLine($"bench: unknown --config '{configName}' (sd15 or tiny)"); return 2; }
