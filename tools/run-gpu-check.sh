@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # GPU check for doco, run on a machine with an NVIDIA GPU (copied next to the published `doco` by
 # `build.ps1 gpu-check`). Finds the CUDA libraries (a system install or a Python env's nvidia-* wheels), exports
-# LD_LIBRARY_PATH and DOCO_CUDA_PATH, then runs nvidia-smi, `doco kernels` and `doco selftest --backend cuda`,
-# everything into one log.
+# LD_LIBRARY_PATH and DOCO_CUDA_PATH, then runs nvidia-smi, `doco kernels`, `doco selftest --backend cuda`,
+# `doco bench kernels --backend cuda` and a UNet training step at SD 1.5 shapes, everything into one log.
 # Usage: ./run-gpu-check.sh [log file]   (default: gpu-check-<host>-<time>.log next to this script)
 # Exit status: that of the first failing step (selftest: 1 = a kernel disagrees with the CPU, 2 = no usable GPU).
 set -uo pipefail
@@ -57,6 +57,8 @@ step() {
 step nvidia-smi nvidia-smi
 step kernels "$doco" kernels
 step selftest "$doco" selftest --backend cuda
+step bench-kernels "$doco" bench kernels --backend cuda --config sd15
+step bench-unet "$doco" bench unet --backend cuda --config sd15 --batch 2 --steps 3
 say ""
 say "== done: exit $status; log $log"
 exit "$status"

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Engine.Cli.Bench;
 using Engine.Cuda.Ops;
 using Engine.Memory;
 using Engine.Models;
@@ -28,23 +29,15 @@ internal static class BenchCommand
         var unet = new Command("unet", "Time a UNet training step with random weights.") { config, batch, size, steps, train, backend };
         unet.SetAction(parse => RunUNet(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
             parse.GetValue(train)!, parse.GetValue(backend)!, Console.Out, Console.Error));
-        return new Command("bench", "Benchmarks of whole model steps.") { unet, BenchDocoCommand.Create() };
+        return new Command("bench", "Benchmarks of whole model steps.") { unet, BenchDocoCommand.Create(), BenchKernelsCommand.Create() };
     }
 
     public static int RunUNet(string configName, int batch, int size, int steps, string train, string backend, TextWriter output, TextWriter error)
     {
         (UNetConfig unetConfig, ClipTextConfig textConfig, int defaultSize) = configName switch
         {
-            "sd15" => (new UNetConfig(), new ClipTextConfig(), 64),
-            "tiny" => (new UNetConfig
-            {
-                BlockOutChannels = [32, 64],
-                DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"],
-                UpBlockTypes = ["CrossAttnUpBlock2D", "UpBlock2D"],
-                NumAttentionHeads = [8, 8],
-                CrossAttentionDim = 32,
-                NormNumGroups = 8,
-            }, new ClipTextConfig(32, 37, 5, 4, 1000), 16),
+            "sd15" => (BenchModels.Sd15, new ClipTextConfig(), 64),
+            "tiny" => (BenchModels.Tiny, new ClipTextConfig(32, 37, 5, 4, 1000), 16),
             // The built-in world's model (docs/world.md): pixel space, 32×32, cross-attention at the two lower resolutions.
             "toy" => (WorldModel.UNet, WorldModel.TextEncoder(512), WorldModel.ImageSize),
             _ => (null!, null!, 0),

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Engine.Cli.Bench;
 using Engine.Memory;
 using Engine.Models;
 using Engine.Models.Schedulers;
@@ -31,17 +32,9 @@ internal static class BenchDocoCommand
     {
         (UNetConfig? unetConfig, int textDim, int size) = configName switch
         {
-            "sd15" => (new UNetConfig(), 768, 64),
+            "sd15" => (BenchModels.Sd15, 768, 64),
             // tiny-sd's shape; 32×32 latents, the smallest the PatchGAN's three stride-2 layers and 4×4 head accept.
-            "tiny" => (new UNetConfig
-            {
-                BlockOutChannels = [32, 64],
-                DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"],
-                UpBlockTypes = ["CrossAttnUpBlock2D", "UpBlock2D"],
-                NumAttentionHeads = [8, 8],
-                CrossAttentionDim = 32,
-                NormNumGroups = 8,
-            }, 32, 32),
+            "tiny" => (BenchModels.Tiny, 32, 32),
             _ => (null, 0, 0),
         };
         if (unetConfig is null) { error.WriteLine($"bench doco: unknown --config '{configName}' (sd15 or tiny)"); return 2; }
