@@ -17,6 +17,19 @@ public static class HeldOut
                     if (IsHeldOut(s, c, st)) yield return (s, c, st);
     }
 
+    /// <summary>As many trained triples as there are held-out ones, spread over the grid: the same check on seen combinations.</summary>
+    public static IEnumerable<(int Shape, int Colour, int Style)> TrainedTriples()
+    {
+        int n = Triples().Count();
+        var seen = new HashSet<(int, int, int)>();
+        // Styles in turn, shapes and colours stepped by numbers prime to 8, so every attribute comes up about equally.
+        for (int i = 0; seen.Count < n; i++)
+        {
+            var t = (Shape: i * 3 % WorldVocabulary.Shapes.Length, Colour: (i * 5 + i / 8) % WorldVocabulary.Colours.Length, Style: i % WorldVocabulary.Styles.Length);
+            if (!IsHeldOut(t.Shape, t.Colour, t.Style) && seen.Add(t)) yield return t;
+        }
+    }
+
     /// <summary>A training scene: resampled until its triple is not held out.</summary>
     public static Scene SampleTraining(Random rng, int canvas)
     {

@@ -36,6 +36,19 @@ public class WorldBasicsTests
     }
 
     [Fact]
+    public void TrainedTriples_AsManyAsHeldOut_NeverHeldOut_EveryStyle()
+    {
+        var heldOut = HeldOut.Triples().ToList();
+        var trained = HeldOut.TrainedTriples().ToList();
+        Assert.Equal(heldOut.Count, trained.Count);
+        Assert.Equal(trained.Count, trained.Distinct().Count());
+        Assert.All(trained, t => Assert.False(HeldOut.IsHeldOut(t.Shape, t.Colour, t.Style)));
+        // The diagnostic reads style accuracy per style, so each must come up (held-out: 5 to 7 of each).
+        Assert.All(Enumerable.Range(0, WorldVocabulary.Styles.Length), st => Assert.InRange(trained.Count(t => t.Style == st), 5, 7));
+        Assert.Equal(trained, QualityBar.Prompts(trained: true).Select(p => (p.Shape, p.Colour, p.Style)));
+    }
+
+    [Fact]
     public void RulerPrompts_CoverTheSets()
     {
         var p = RulerPrompts.Build("star");
