@@ -22,7 +22,9 @@ internal static class WorldDefaults
             Warmup = 40,
             Batch = 8,
             LearningRate = 5e-4f,
-            DiscriminatorLearningRate = 5e-4f,
+            // 4× the UNet's: at 5e-4 the discriminator was still at chance after the 40 warm-up steps and the 80
+            // updates left the stars in place (docs/world.md, "Erasing in the built-in world").
+            DiscriminatorLearningRate = 2e-3f,
             AnchorCount = 64,
             AnchorSteps = 12,
             AnchorGuidance = 4.5f,
