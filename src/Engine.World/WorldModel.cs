@@ -39,6 +39,7 @@ public static class WorldModel
     /// DDPM's linear β schedule: right for pixels in [-1, 1] (SD's scaled_linear schedule is tuned for latents).
     /// Sampling clips x0 to [-1, 1], as pixel-space DDPM does.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
     public static string SchedulerConfigJson() => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["_class_name"] = "DDIMScheduler",
@@ -54,6 +55,7 @@ public static class WorldModel
         ["timestep_spacing"] = "leading",
     }, Indented);
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
     public static string ModelIndexJson() => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["_class_name"] = "StableDiffusionPipeline",

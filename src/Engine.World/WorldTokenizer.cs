@@ -10,6 +10,7 @@ namespace Engine.World;
 /// </summary>
 public static class WorldTokenizer
 {
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
     public static void Write(string folder, IEnumerable<string> words, int maxLength)
     {
         Directory.CreateDirectory(folder);
@@ -66,6 +67,7 @@ public static class WorldTokenizer
     }
 
     /// <summary>The vocabulary size <see cref="Write"/> produces for these words.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
     public static int VocabSize(string folder) => JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(Path.Combine(folder, "vocab.json")))!.Count;
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };

@@ -326,6 +326,8 @@ internal static class EraseCommand
         return 0;
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+        Justification = "ErasureSettings' assembly, Engine.Models, is kept whole by the trimmer (Engine.Cli.csproj)")]
     private static System.Text.Json.Nodes.JsonObject Hyperparameters(ErasureSettings s) =>
         System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(s, HyperparameterJson))!.AsObject();
 

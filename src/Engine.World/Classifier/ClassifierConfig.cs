@@ -34,8 +34,10 @@ public sealed record ClassifierConfig
 
     private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
     public string ToJson() => JsonSerializer.Serialize(this, Options);
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
     public static ClassifierConfig FromJson(string json) =>
         JsonSerializer.Deserialize<ClassifierConfig>(json) ?? throw new InvalidDataException("classifier config.json is empty");
 }

@@ -11,6 +11,7 @@ public static class RulerReport
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
     public static string ToJson(RulerResult r) => JsonSerializer.Serialize(r, Json);
 
     /// <summary>The rows: name, base, erased, and whether lower is better (for the reader; the change is erased − base).</summary>
