@@ -70,74 +70,10 @@ public sealed class TextToImage : IDisposable
     private float[] Run(string prompt, string negative, SampleSettings s, Action<int, int>? progress, bool decode)
     {
         if (s.Steps < 1 || s.Count < 1) throw new ArgumentException("steps and count must be ≥ 1");
-        var ops = Ops;
-        var u = Unet.Config;
-        int n = s.Count, len = TextEncoder.Config.MaxPositionEmbeddings, hidden = TextEncoder.Config.HiddenSize;
         using var scratch = new NativeArena();
-        bool guided = s.GuidanceScale != 1f;
-        var prompts = new List<string>();
-        if (guided) prompts.AddRange(Enumerable.Repeat(negative, n));
-        prompts.AddRange(Enumerable.Repeat(prompt, n));
-        var ids = Ids(prompts, scratch);
-        var textActs = TextEncoder.Activations(scratch, prompts.Count, len);
-        var ehs = TextEncoder.Forward(ops, textActs, ids);
-
-        int size = u.SampleSize;
-        var latents = scratch.Alloc(new Shape(n, u.InChannels, size, size));
-        ops.RandomNormal(latents, s.Seed, 0);
-        var input = guided ? scratch.Alloc(new Shape(2 * n, u.InChannels, size, size)) : latents;
-        var ddim = new DdimScheduler(SchedulerConfig);
-        var timesteps = ddim.SetTimesteps(s.Steps);
-        var hostLatents = new float[latents.Numel];
-        var hostEps = new float[latents.Numel];
-        var hostOut = new float[guided ? 2 * latents.Numel : latents.Numel];
-        var next = new float[latents.Numel];
-        var noise = s.Eta > 0 ? scratch.Alloc(latents.Shape) : Tensor.None;
-        var hostNoise = s.Eta > 0 ? new float[latents.Numel] : [];
-        var w = new Workspace(ops, _activations, _gradients);
-        var tBatch = new float[guided ? 2 * n : n];
-        ops.CopyToHost(hostLatents, latents);
-        for (int i = 0; i < timesteps.Length; i++)
-        {
-            int t = timesteps[i];
-            Array.Fill(tBatch, t);
-            if (guided)
-            {
-                // The batch is [uncond; cond], both halves starting from the same latents.
-                int m = (int)latents.Numel;
-                ops.Copy(input.Slice(0, m), latents.View(m));
-                ops.Copy(input.Slice(m, m), latents.View(m));
-            }
-            w.Reset();
-            var eps = Unet.Forward(w, input, tBatch, ehs);
-            ops.CopyToHost(hostOut, eps);
-            if (guided)
-            {
-                int m = hostEps.Length;
-                for (int j = 0; j < m; j++) hostEps[j] = hostOut[j] + s.GuidanceScale * (hostOut[m + j] - hostOut[j]);
-            }
-            else
-            {
-                hostOut.CopyTo(hostEps, 0);
-            }
-            if (s.Eta > 0)
-            {
-                ops.RandomNormal(noise, s.Seed, (ulong)((i + 1) * latents.Numel));
-                ops.CopyToHost(hostNoise, noise);
-            }
-            ddim.Step(next, default, hostEps, t, hostLatents, s.Eta, hostNoise);
-            (hostLatents, next) = (next, hostLatents);
-            ops.CopyFromHost(latents, hostLatents);
-            progress?.Invoke(i + 1, timesteps.Length);
-        }
-        w.Reset();
-        if (Vae is null || !decode) return hostLatents;
-        ops.Scale(latents, latents, 1f / Vae.Config.ScalingFactor);
-        var image = Vae.Decode(ops, _activations, latents);
-        var result = new float[image.Numel];
-        ops.CopyToHost(result, image);
-        _activations.Reset();
-        return result;
+        var latents = scratch.Alloc(LatentShape(s.Count));
+        Ops.RandomNormal(latents, s.Seed, 0);
+        return Denoise(scratch, Enumerable.Repeat(prompt, s.Count).ToList(), negative, latents, s.Steps, s.GuidanceScale, s.Eta, s.Seed, decode, progress);
     }
 
     /// <summary>
@@ -168,29 +104,43 @@ public sealed class TextToImage : IDisposable
 
     private float[] RunMany(List<string> prompts, List<ulong> seeds, string negative, int steps, float guidanceScale, Action<int> progress)
     {
-        var ops = Ops;
-        var u = Unet.Config;
-        int n = prompts.Count, len = TextEncoder.Config.MaxPositionEmbeddings;
         using var scratch = new NativeArena();
+        var shape = LatentShape(prompts.Count);
+        var latents = scratch.Alloc(shape);
+        long one = shape.Numel / prompts.Count;
+        for (int i = 0; i < prompts.Count; i++) Ops.RandomNormal(latents.Slice(i * one, shape[1], shape[2], shape[3]), seeds[i], 0);
+        return Denoise(scratch, prompts, negative, latents, steps, guidanceScale, 0f, 0, decode: true, (done, _) => progress(done));
+    }
+
+    private Shape LatentShape(int n) => new(n, Unet.Config.InChannels, Unet.Config.SampleSize, Unet.Config.SampleSize);
+
+    /// <summary>
+    /// The DDIM loop shared by <see cref="Sample"/> and <see cref="SampleMany"/>: image i of <paramref name="latents"/>
+    /// (already holding its starting noise) is denoised under prompt i, with classifier-free guidance against
+    /// <paramref name="negative"/> unless the scale is 1; with eta &gt; 0 the step noise comes from
+    /// <paramref name="noiseSeed"/>. Returns the final latents, or the decoded images where the model has a VAE and
+    /// <paramref name="decode"/> is set.
+    /// </summary>
+    private float[] Denoise(NativeArena scratch, List<string> prompts, string negative, Tensor latents, int steps, float guidanceScale,
+                            float eta, ulong noiseSeed, bool decode, Action<int, int>? progress)
+    {
+        var ops = Ops;
+        int n = prompts.Count, numel = (int)latents.Numel;
         bool guided = guidanceScale != 1f;
-        var all = new List<string>();
-        if (guided) all.AddRange(Enumerable.Repeat(negative, n));
-        all.AddRange(prompts);
-        var ids = Ids(all, scratch);
-        var textActs = TextEncoder.Activations(scratch, all.Count, len);
+        var texts = guided ? Enumerable.Repeat(negative, n).Concat(prompts).ToList() : prompts;
+        var ids = Ids(texts, scratch);
+        var textActs = TextEncoder.Activations(scratch, texts.Count, TextEncoder.Config.MaxPositionEmbeddings);
         var ehs = TextEncoder.Forward(ops, textActs, ids);
 
-        int size = u.SampleSize, one = u.InChannels * size * size;
-        var latents = scratch.Alloc(new Shape(n, u.InChannels, size, size));
-        for (int i = 0; i < n; i++) ops.RandomNormal(latents.Slice((long)i * one, u.InChannels, size, size), seeds[i], 0);
-        var input = guided ? scratch.Alloc(new Shape(2 * n, u.InChannels, size, size)) : latents;
+        var input = guided ? scratch.Alloc(LatentShape(2 * n)) : latents;
         var ddim = new DdimScheduler(SchedulerConfig);
         var timesteps = ddim.SetTimesteps(steps);
-        int numel = (int)latents.Numel;
         var hostLatents = new float[numel];
         var hostEps = new float[numel];
         var hostOut = new float[guided ? 2 * numel : numel];
         var next = new float[numel];
+        var noise = eta > 0 ? scratch.Alloc(latents.Shape) : Tensor.None;
+        var hostNoise = eta > 0 ? new float[numel] : [];
         var w = new Workspace(ops, _activations, _gradients);
         var tBatch = new float[guided ? 2 * n : n];
         ops.CopyToHost(hostLatents, latents);
@@ -200,6 +150,7 @@ public sealed class TextToImage : IDisposable
             Array.Fill(tBatch, t);
             if (guided)
             {
+                // The batch is [uncond; cond], both halves starting from the same latents.
                 ops.Copy(input.Slice(0, numel), latents.View(numel));
                 ops.Copy(input.Slice(numel, numel), latents.View(numel));
             }
@@ -210,13 +161,18 @@ public sealed class TextToImage : IDisposable
                 for (int j = 0; j < numel; j++) hostEps[j] = hostOut[j] + guidanceScale * (hostOut[numel + j] - hostOut[j]);
             else
                 hostOut.CopyTo(hostEps, 0);
-            ddim.Step(next, default, hostEps, t, hostLatents, 0f, []);
+            if (eta > 0)
+            {
+                ops.RandomNormal(noise, noiseSeed, (ulong)((i + 1) * latents.Numel));
+                ops.CopyToHost(hostNoise, noise);
+            }
+            ddim.Step(next, default, hostEps, t, hostLatents, eta, hostNoise);
             (hostLatents, next) = (next, hostLatents);
             ops.CopyFromHost(latents, hostLatents);
-            progress(i + 1);
+            progress?.Invoke(i + 1, timesteps.Length);
         }
         w.Reset();
-        if (Vae is null) return hostLatents;
+        if (Vae is null || !decode) return hostLatents;
         ops.Scale(latents, latents, 1f / Vae.Config.ScalingFactor);
         var image = Vae.Decode(ops, _activations, latents);
         var result = new float[image.Numel];
