@@ -2,8 +2,11 @@ using System.Diagnostics;
 
 namespace Engine.Cli;
 
-/// <summary>A one-line progress bar on stderr: redrawn in place on a terminal, one line per 10 % otherwise.</summary>
-internal sealed class ProgressBar(string label, TextWriter output)
+/// <summary>
+/// A one-line progress bar on stderr: redrawn in place on a terminal, one line per 10 % otherwise. A resumed run passes
+/// the step it resumed at as <paramref name="start"/>, so that the time left is estimated from this run's pace.
+/// </summary>
+internal sealed class ProgressBar(string label, TextWriter output, int start = 0)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _lastDecile = -1;
@@ -14,7 +17,7 @@ internal sealed class ProgressBar(string label, TextWriter output)
         const int Width = 30;
         int filled = (int)Math.Round(f * Width);
         double elapsed = _clock.Elapsed.TotalSeconds;
-        double eta = done > 0 ? elapsed / done * (total - done) : 0;
+        double eta = done > start ? elapsed / (done - start) * (total - done) : 0;
         string line = $"{label} [{new string('#', filled)}{new string('.', Width - filled)}] {done}/{total}  {elapsed:F1}s elapsed, {eta:F1}s left {extra}";
         if (!Console.IsErrorRedirected && ReferenceEquals(output, Console.Error))
         {

@@ -276,7 +276,7 @@ internal static class EraseCommand
             }
             output.WriteLine($"erase: resuming at step {trainer.Step} of {settings.Steps}");
         }
-        var progress = new ProgressBar(o.Method, error);
+        var progress = new ProgressBar(o.Method, error, trainer.Step);
         StepRecord? last = null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var tensorNames = layout.Parameters.Where(p => p.Trainable).Select(p => p.Name).ToList();

@@ -119,8 +119,9 @@ internal static class WorldCommand
         var state = new Option<string>("--state") { Description = "folder for the checkpoint and the loss log", DefaultValueFactory = _ => "artifacts/world-pretrain" };
         var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint in --state" };
         var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var styleCaptions = new Option<double?>("--style-captions") { Description = "share of non-empty captions that name the style, 0 to 1 (default: the standard mix, about a third)" };
         var cmd = new Command("pretrain", "Train the built-in text-to-image model from scratch on rendered scenes.")
-            { steps, batch, lr, every, seed, output, state, resume, backend };
+            { steps, batch, lr, every, seed, output, state, resume, backend, styleCaptions };
         cmd.SetAction(parse =>
         {
             var s = d with
@@ -130,7 +131,13 @@ internal static class WorldCommand
                 LearningRate = parse.GetValue(lr),
                 CheckpointEvery = parse.GetValue(every),
                 Seed = parse.GetValue(seed),
+                StyleCaptionShare = parse.GetValue(styleCaptions),
             };
+            if (s.StyleCaptionShare is { } share && !(share is >= 0 and <= 1))
+            {
+                Console.Error.WriteLine($"world pretrain: --style-captions must be between 0 and 1 (got {share})");
+                return 2;
+            }
             if (s.Steps < 1 || s.Batch < 1 || s.CheckpointEvery < 1 || !(s.LearningRate > 0))
             {
                 Console.Error.WriteLine("world pretrain: --steps, --batch and --checkpoint-every must be ≥ 1 and --lr > 0");
@@ -148,6 +155,7 @@ internal static class WorldCommand
             using var trainer = new WorldPretrainer(ops, s, stateDir, outDir);
             bool resumed = parse.GetValue(resume) && trainer.TryResume();
             Console.WriteLine($"world pretrain: {trainer.ParameterCount:N0} parameters, batch {s.Batch}, lr {s.LearningRate}, {s.Steps} steps, {ops.Name}" +
+                (s.StyleCaptionShare is { } sc ? $", {sc:P0} of captions name the style" : "") +
                 (resumed ? $"; resumed at step {trainer.Step}" : ""));
             string csv = Path.Combine(stateDir, "loss.csv");
             var lines = File.Exists(csv) && resumed
@@ -156,7 +164,7 @@ internal static class WorldCommand
             using var log = new StreamWriter(csv, append: true) { AutoFlush = true };
             using var cancel = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            var bar = new ProgressBar("pretrain", Console.Error);
+            var bar = new ProgressBar("pretrain", Console.Error, trainer.Step);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             double smooth = double.NaN;
             trainer.Train(r =>

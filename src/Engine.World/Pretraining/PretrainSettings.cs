@@ -16,6 +16,9 @@ public sealed record PretrainSettings
     public int CheckpointEvery { get; init; } = 100;
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>Share of non-empty captions that name the style; null keeps the default mix (<see cref="Captions.ForPretraining"/>).</summary>
+    public double? StyleCaptionShare { get; init; }
+
     public float LearningRateAt(int step)
     {
         if (step <= WarmupSteps) return LearningRate * step / Math.Max(1, WarmupSteps);

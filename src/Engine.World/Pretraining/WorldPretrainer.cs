@@ -118,7 +118,7 @@ public sealed class WorldPretrainer : IDisposable
         {
             var scene = HeldOut.SampleTraining(rng, WorldModel.ImageSize);
             _renderer.Render(scene, x0.Slice(i * numel, numel));
-            _tokenizer.Encode(Captions.ForPretraining(scene, rng), WorldModel.MaxTokens).Ids.CopyTo(ids.Slice(i * WorldModel.MaxTokens, WorldModel.MaxTokens));
+            _tokenizer.Encode(Captions.ForPretraining(scene, rng, _s.StyleCaptionShare), WorldModel.MaxTokens).Ids.CopyTo(ids.Slice(i * WorldModel.MaxTokens, WorldModel.MaxTokens));
             timesteps[i] = rng.Next(_schedule.NumTrainTimesteps);
         }
         _ops.RandomNormal(_noise, _s.Seed + 17, (ulong)step * (ulong)_noise.Numel);

@@ -35,6 +35,30 @@ public class WorldBasicsTests
         Assert.Empty(Captions.TrainingTemplates.Intersect(Captions.HeldOutTemplates));
     }
 
+    [Theory]
+    [InlineData(null, 0.25, 0.45)]
+    [InlineData(0.0, 0.0, 0.0)]
+    [InlineData(0.75, 0.62, 0.73)]
+    [InlineData(1.0, 0.9, 0.9)]
+    public void PretrainingCaptions_NameTheStyle_AsOftenAsAsked(double? share, double min, double max)
+    {
+        var rng = new Random(5);
+        int named = 0, empty = 0;
+        const int N = 4000;
+        for (int i = 0; i < N; i++)
+        {
+            var scene = new Scene(i % 8, i / 8 % 8, i % 4, 0, 0.6f, 16, 16, 0);
+            string caption = Captions.ForPretraining(scene, rng, share);
+            if (caption.Length == 0) { empty++; continue; }
+            string[] words = caption.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries);
+            if (words.Any(w => WorldVocabulary.Concept(w) is ("style", _))) named++;
+        }
+        double fraction = (double)named / N;
+        // Empty captions (about 10 %) never name anything; the exact share would be 0.9 × share, give or take sampling noise.
+        Assert.InRange(fraction, min - 0.03, max + 0.03);
+        Assert.InRange((double)empty / N, 0.07, 0.13);
+    }
+
     [Fact]
     public void TrainedTriples_AsManyAsHeldOut_NeverHeldOut_EveryStyle()
     {
