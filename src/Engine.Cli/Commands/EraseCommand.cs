@@ -9,6 +9,7 @@ using Engine.Models.Unlearning;
 using Engine.Models.Unlearning.Data;
 using Engine.Models.Unlearning.Outputs;
 using Engine.Models.Unlearning.Telemetry;
+using Engine.World;
 
 namespace Engine.Cli.Commands;
 
@@ -206,9 +207,9 @@ internal static class EraseCommand
         string? concept = o.Concept, anchorWord = o.Anchor;
         if (modelDir is null)
         {
-            modelDir = FindWorld(Directory.GetCurrentDirectory());
+            modelDir = ModelSearch.FindUp(Path.Combine("models", "world"));
             if (modelDir is null)
-                return Fail($"--model not given and no models/world folder found in {Directory.GetCurrentDirectory()} or above it (the built-in world model is not there yet; pass --model <diffusers folder>)");
+                return Fail($"--model not given and no models/world model (a folder with model_index.json) in {Directory.GetCurrentDirectory()} or above it (the built-in world model is not there yet; pass --model <diffusers folder>)");
             concept ??= "star";
             anchorWord ??= "circle";
         }
@@ -350,16 +351,5 @@ internal static class EraseCommand
             _ => string.Create(c, $"L_esd {r.LossAdv:F4}"),
         };
         return r.Skipped ? text + " (skipped: NaN/Inf)" : text;
-    }
-
-    /// <summary>models/world in <paramref name="start"/> or the nearest folder above it that has one.</summary>
-    public static string? FindWorld(string start)
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "models", "world");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        return null;
     }
 }

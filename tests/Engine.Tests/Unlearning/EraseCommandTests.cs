@@ -1,6 +1,7 @@
 using Engine.Cli.Commands;
 using Engine.Memory;
 using Engine.Models.Loading;
+using Engine.World;
 
 namespace Engine.Tests.Unlearning;
 
@@ -113,14 +114,18 @@ public sealed class EraseCommandTests
     }
 
     [Fact]
-    public void FindWorld_WalksUpToModelsWorld()
+    public void FindUp_WalksUpToModelsWorld_ThatHoldsAModel()
     {
         var dir = Directory.CreateTempSubdirectory();
         try
         {
-            Directory.CreateDirectory(Path.Combine(dir.FullName, "models", "world"));
+            string world = Path.Combine(dir.FullName, "models", "world"), relative = Path.Combine("models", "world");
+            Directory.CreateDirectory(world);
             var nested = Directory.CreateDirectory(Path.Combine(dir.FullName, "a", "b"));
-            Assert.Equal(Path.Combine(dir.FullName, "models", "world"), EraseCommand.FindWorld(nested.FullName));
+            // An empty models/world is not a model; the search goes on above it (and finds none under the temp folder).
+            Assert.NotEqual(world, ModelSearch.FindUp(relative, nested.FullName));
+            File.WriteAllText(Path.Combine(world, "model_index.json"), "{}");
+            Assert.Equal(world, ModelSearch.FindUp(relative, nested.FullName));
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Engine.Cli.Commands;
+using Engine.World;
 
 namespace Engine.Tests.World;
 
@@ -22,7 +23,7 @@ public sealed class WorldEraseTests : IDisposable
     [InlineData("striped", "plain", "style")]
     public void QuickEraseOnTheBuiltInModel(string? concept, string? anchor, string type)
     {
-        Assert.NotNull(EraseCommand.FindWorld(Directory.GetCurrentDirectory()));
+        Assert.NotNull(ModelSearch.FindUp(Path.Combine("models", "world")));
         var output = new StringWriter();
         var error = new StringWriter();
         int code = EraseCommand.Run(new EraseCommand.Options { Concept = concept, Anchor = anchor, Type = type, Out = _dir, Quick = true }, output, error);
