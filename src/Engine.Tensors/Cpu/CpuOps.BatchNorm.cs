@@ -1,3 +1,4 @@
+using Engine.Ops;
 using Engine.Tensors;
 
 namespace Engine.Cpu;
@@ -10,31 +11,8 @@ public sealed partial class CpuOps
 {
     public void BatchNormForward(Tensor y, Tensor mean, Tensor rstd, Tensor runningMean, Tensor runningVar, Tensor x, Tensor gamma, Tensor beta, bool training, float momentum, float eps)
     {
-        var (N, C, spatial) = ChannelLayout(x, "x");
-        Check.Shape(y, x.Shape, "y");
-        Check.Shape(gamma, new Shape(C), "gamma");
-        Check.Shape(beta, new Shape(C), "beta");
+        var (N, C, spatial) = OpChecks.BatchNormForward(y, mean, rstd, runningMean, runningVar, x, gamma, beta, training);
         long count = (long)N * spatial;
-        if (training)
-        {
-            Check.Shape(mean, new Shape(C), "mean");
-            Check.Shape(rstd, new Shape(C), "rstd");
-            // PyTorch refuses too: the unbiased running variance would divide by zero.
-            if (count < 2) throw new ArgumentException($"x has shape {x.Shape}: training BatchNorm needs more than 1 value per channel");
-            if (runningMean.IsNone != runningVar.IsNone) throw new ArgumentException("runningMean and runningVar must both be given or both be None");
-        }
-        else
-        {
-            if (!mean.IsNone) Check.Shape(mean, new Shape(C), "mean");
-            if (!rstd.IsNone) Check.Shape(rstd, new Shape(C), "rstd");
-            Check.Shape(runningMean, new Shape(C), "runningMean");
-            Check.Shape(runningVar, new Shape(C), "runningVar");
-        }
-        if (!runningMean.IsNone)
-        {
-            Check.Shape(runningMean, new Shape(C), "runningMean");
-            Check.Shape(runningVar, new Shape(C), "runningVar");
-        }
 
         Parallel.For(0, C, Workers, c =>
         {
@@ -78,14 +56,7 @@ public sealed partial class CpuOps
 
     public void BatchNormBackward(Tensor dx, Tensor dgamma, Tensor dbeta, Tensor dy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma)
     {
-        var (N, C, spatial) = ChannelLayout(x, "x");
-        Check.Shape(dy, x.Shape, "dy");
-        Check.Shape(mean, new Shape(C), "mean");
-        Check.Shape(rstd, new Shape(C), "rstd");
-        Check.Shape(gamma, new Shape(C), "gamma");
-        if (!dx.IsNone) Check.Shape(dx, x.Shape, "dx");
-        if (!dgamma.IsNone) Check.Shape(dgamma, new Shape(C), "dgamma");
-        if (!dbeta.IsNone) Check.Shape(dbeta, new Shape(C), "dbeta");
+        var (N, C, spatial) = OpChecks.BatchNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma);
         long count = (long)N * spatial;
 
         Parallel.For(0, C, Workers, c =>

@@ -23,11 +23,7 @@ public sealed partial class CpuOps
     public unsafe void Conv2dForward(Tensor y, Tensor x, Tensor weight, Tensor bias, in Conv2dSpec spec)
     {
         var s = spec;
-        Validate(s);
-        Check.Shape(x, s.XShape, "x");
-        Check.Shape(weight, s.WeightShape, "weight");
-        Check.Shape(y, s.YShape, "y");
-        if (!bias.IsNone) Check.Shape(bias, new Shape(s.K), "bias");
+        OpChecks.Conv2dForward(s, y, x, weight, bias);
 
         int p = s.OutH * s.OutW, crs = s.C * s.R * s.S;
         float* px = x.F32, pw = weight.F32, py = y.F32;
@@ -70,19 +66,7 @@ public sealed partial class CpuOps
     public unsafe void Conv2dBackward(Tensor dx, Tensor dweight, Tensor dbias, Tensor dy, Tensor x, Tensor weight, in Conv2dSpec spec)
     {
         var s = spec;
-        Validate(s);
-        Check.Shape(dy, s.YShape, "dy");
-        if (!dx.IsNone)
-        {
-            Check.Shape(dx, s.XShape, "dx");
-            Check.Shape(weight, s.WeightShape, "weight");
-        }
-        if (!dweight.IsNone)
-        {
-            Check.Shape(dweight, s.WeightShape, "dweight");
-            Check.Shape(x, s.XShape, "x");
-        }
-        if (!dbias.IsNone) Check.Shape(dbias, new Shape(s.K), "dbias");
+        OpChecks.Conv2dBackward(s, dx, dweight, dbias, dy, x, weight);
 
         int p = s.OutH * s.OutW, crs = s.C * s.R * s.S;
         long xImage = (long)s.C * s.H * s.W, yImage = (long)s.K * p;
@@ -158,16 +142,6 @@ public sealed partial class CpuOps
 
     private static bool IsPointwise(in Conv2dSpec s) =>
         s.R == 1 && s.S == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0;
-
-    private static void Validate(in Conv2dSpec s)
-    {
-        if (s.N < 1 || s.C < 1 || s.H < 1 || s.W < 1 || s.K < 1 || s.R < 1 || s.S < 1)
-            throw new ArgumentException($"conv2d sizes must be positive: {s}");
-        if (s.StrideH < 1 || s.StrideW < 1 || s.PadH < 0 || s.PadW < 0)
-            throw new ArgumentException($"conv2d stride must be ≥ 1 and padding ≥ 0: {s}");
-        if (s.H + 2 * s.PadH < s.R || s.W + 2 * s.PadW < s.S)
-            throw new ArgumentException($"conv2d kernel {s.R}×{s.S} larger than the padded input: {s}");
-    }
 
     /// <summary>The column workspace, at least <paramref name="floats"/> long and 64-byte aligned; grown, never shrunk.</summary>
     private unsafe float* Columns(long floats)

@@ -1,3 +1,4 @@
+using Engine.Ops;
 using Engine.Tensors;
 
 namespace Engine.Cpu;
@@ -12,24 +13,9 @@ public sealed partial class CpuOps
     /// <summary>Rows per partial sum of dgamma/dbeta: fixed, never derived from Threads.</summary>
     private const int LayerNormRowsPerChunk = 32;
 
-    private static (int Rows, int C) CheckLayerNorm(Tensor x, Tensor mean, Tensor rstd, Tensor gamma)
-    {
-        if (x.IsNone || x.Rank < 1) throw new ArgumentException($"x has shape {x.Shape}, expected [rows, C]");
-        int c = x.Dim(-1);
-        Check.Positive(c, "x.C");
-        long rows = x.Numel / c;
-        if (rows <= 0 || rows > int.MaxValue) throw new ArgumentException($"x has shape {x.Shape}: no rows or too many rows");
-        Check.Numel(mean, rows, "mean");
-        Check.Numel(rstd, rows, "rstd");
-        Check.Shape(gamma, new Shape(c), "gamma");
-        return ((int)rows, c);
-    }
-
     public void LayerNormForward(Tensor y, Tensor mean, Tensor rstd, Tensor x, Tensor gamma, Tensor beta, float eps)
     {
-        var (rows, C) = CheckLayerNorm(x, mean, rstd, gamma);
-        Check.Shape(y, x.Shape, "y");
-        Check.Shape(beta, new Shape(C), "beta");
+        var (rows, C) = OpChecks.LayerNormForward(y, mean, rstd, x, gamma, beta);
         int chunks = (rows + LayerNormRowsPerChunk - 1) / LayerNormRowsPerChunk;
 
         Parallel.For(0, chunks, Workers, chunk =>
@@ -54,11 +40,7 @@ public sealed partial class CpuOps
 
     public void LayerNormBackward(Tensor dx, Tensor dgamma, Tensor dbeta, Tensor dy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma)
     {
-        var (rows, C) = CheckLayerNorm(x, mean, rstd, gamma);
-        Check.Shape(dy, x.Shape, "dy");
-        if (!dx.IsNone) Check.Shape(dx, x.Shape, "dx");
-        if (!dgamma.IsNone) Check.Shape(dgamma, new Shape(C), "dgamma");
-        if (!dbeta.IsNone) Check.Shape(dbeta, new Shape(C), "dbeta");
+        var (rows, C) = OpChecks.LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma);
         bool wantParams = !dgamma.IsNone || !dbeta.IsNone;
         int chunks = (rows + LayerNormRowsPerChunk - 1) / LayerNormRowsPerChunk;
         // Per chunk: C partial sums of dy·x̂ (dgamma), then C of dy (dbeta).

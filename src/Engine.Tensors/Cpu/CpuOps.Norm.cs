@@ -1,3 +1,4 @@
+using Engine.Ops;
 using Engine.Tensors;
 
 namespace Engine.Cpu;
@@ -19,35 +20,9 @@ public sealed partial class CpuOps
         return _normScratch;
     }
 
-    /// <summary>Sizes of x [N, C, *]: batch, channels and the product of the trailing (spatial) dims.</summary>
-    private static (int N, int C, int Spatial) ChannelLayout(Tensor x, string name)
-    {
-        if (x.IsNone) throw new ArgumentException($"{name} is None");
-        if (x.Rank < 2) throw new ArgumentException($"{name} has shape {x.Shape}, expected [N, C, *]");
-        int n = x.Dim(0), c = x.Dim(1);
-        Check.Positive(n, $"{name}.N");
-        Check.Positive(c, $"{name}.C");
-        long spatial = x.Numel / ((long)n * c);
-        if (spatial <= 0 || spatial * c > int.MaxValue)
-            throw new ArgumentException($"{name} has shape {x.Shape}: spatial size must be positive and C·spatial fit in an int");
-        return (n, c, (int)spatial);
-    }
-
-    private static void CheckGroupNorm(Tensor x, Tensor mean, Tensor rstd, Tensor gamma, int groups, out int n, out int c, out int spatial)
-    {
-        (n, c, spatial) = ChannelLayout(x, "x");
-        Check.Positive(groups, nameof(groups));
-        if (c % groups != 0) throw new ArgumentException($"x has shape {x.Shape}: {c} channels do not split into {groups} groups");
-        Check.Shape(mean, new Shape(n, groups), "mean");
-        Check.Shape(rstd, new Shape(n, groups), "rstd");
-        Check.Shape(gamma, new Shape(c), "gamma");
-    }
-
     public void GroupNormForward(Tensor y, Tensor mean, Tensor rstd, Tensor x, Tensor gamma, Tensor beta, int groups, float eps)
     {
-        CheckGroupNorm(x, mean, rstd, gamma, groups, out int N, out int C, out int spatial);
-        Check.Shape(y, x.Shape, "y");
-        Check.Shape(beta, new Shape(C), "beta");
+        var (N, C, spatial) = OpChecks.GroupNormForward(y, mean, rstd, x, gamma, beta, groups);
         int channelsPerGroup = C / groups;
         int groupSize = channelsPerGroup * spatial;
 
@@ -79,11 +54,7 @@ public sealed partial class CpuOps
 
     public void GroupNormBackward(Tensor dx, Tensor dgamma, Tensor dbeta, Tensor dy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, int groups)
     {
-        CheckGroupNorm(x, mean, rstd, gamma, groups, out int N, out int C, out int spatial);
-        Check.Shape(dy, x.Shape, "dy");
-        if (!dx.IsNone) Check.Shape(dx, x.Shape, "dx");
-        if (!dgamma.IsNone) Check.Shape(dgamma, new Shape(C), "dgamma");
-        if (!dbeta.IsNone) Check.Shape(dbeta, new Shape(C), "dbeta");
+        var (N, C, spatial) = OpChecks.GroupNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, groups);
         int channelsPerGroup = C / groups;
         int groupSize = channelsPerGroup * spatial;
 
