@@ -50,11 +50,10 @@ public static class Captions
     {
         if (rng.NextDouble() < 0.1) return "";
         bool dropColour = rng.NextDouble() < 0.15;
-        bool dropStyle = styleShare is { } share ? rng.NextDouble() >= share : rng.NextDouble() < 0.25;
-        bool forceStyle = styleShare is not null && !dropStyle;
+        // Whether the template must name the style (true), must not (false), or may do either (null).
+        bool? nameStyle = styleShare is { } share ? rng.NextDouble() < share : rng.NextDouble() < 0.25 ? false : null;
         var fits = AllTemplates.Where(t => (!dropColour || !t.Contains("{colour}", StringComparison.Ordinal))
-                                        && (!dropStyle || !t.Contains("{style}", StringComparison.Ordinal))
-                                        && (!forceStyle || t.Contains("{style}", StringComparison.Ordinal))).ToArray();
+                                        && (nameStyle is not { } named || t.Contains("{style}", StringComparison.Ordinal) == named)).ToArray();
         return Fill(fits[rng.Next(fits.Length)], s, rng, 0.2);
     }
 
