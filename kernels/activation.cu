@@ -5,6 +5,7 @@
 //   quick_gelu(x) = x·σ(1.702x) (CLIP)           d/dx = σ(1.702x) + 1.702x·σ(1.702x)(1 − σ(1.702x))
 //   geglu: x [rows, 2C] = (hidden | gate), y [rows, C] = hidden·gelu(gate)   (diffusers GEGLU)
 //   leaky_relu(x) = x if x > 0 else slope·x      d/dx = 1 if x > 0 else slope   (torch: the slope at 0)
+//   clamp(x) = min(max(x, lo), hi)               d/dx = 1 if lo ≤ x ≤ hi else 0  (torch: the bounds pass it)
 
 // σ(x) without overflow: e^{-|x|} ≤ 1. The same float operations as CpuOps.Sigmoid, so the two agree bitwise
 // wherever expf does (the emulator: both call the host libm).
@@ -106,4 +107,18 @@ extern "C" __global__ void leaky_relu_backward(float* dx, const float* dy, const
     long long stride = (long long)gridDim.x * blockDim.x;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
         dx[i] = x[i] > 0.0f ? dy[i] : slope * dy[i];
+}
+
+extern "C" __global__ void clamp_forward(float* y, const float* x, float lo, float hi, long long n)
+{
+    long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        y[i] = fminf(fmaxf(x[i], lo), hi);
+}
+
+extern "C" __global__ void clamp_backward(float* dx, const float* dy, const float* x, float lo, float hi, long long n)
+{
+    long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : 0.0f;
 }

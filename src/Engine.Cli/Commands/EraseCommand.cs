@@ -53,68 +53,119 @@ internal static class EraseCommand
         public bool SingleFile { get; init; }
         /// <summary>DoCo ablation: Concept Ablation's regression in place of the adversarial loss.</summary>
         public bool NoDomainCorrection { get; init; }
+        /// <summary>DoCo: train the discriminator only (warm-up = steps), to see whether and when it separates the two.</summary>
+        public bool DiscriminatorOnly { get; init; }
+        public int? AdvTMin { get; init; }
+        public int? AdvTMax { get; init; }
+        public bool? HFlip { get; init; }
+        public int? DiscLayers { get; init; }
+        public int? DiscWidth { get; init; }
+        /// <summary>The ruler's seed (its prompt fills and sample seeds): tune on one, report on the default 0.</summary>
+        public int RulerSeed { get; init; }
+    }
+
+    /// <summary>The verb's options, one field each, so that <see cref="Bind"/> reads every one of them.</summary>
+    private sealed class Cli
+    {
+        public readonly Option<string> Model = new("--model") { Description = "a diffusers model folder (default: models/world above the current folder)" };
+        public readonly Option<string> Concept = new("--concept") { Description = "the concept to erase, c*" };
+        public readonly Option<string> Anchor = new("--anchor") { Description = "the anchor concept c_a it is mapped to" };
+        public readonly Option<string> Type = new("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
+        public readonly Option<string> Method = new("--method") { Description = "doco, ca or esd", DefaultValueFactory = _ => "doco" };
+        public readonly Option<string> Surgery = new("--surgery") { Description = "DoCo gradient surgery: projection (default), official or none" };
+        public readonly Option<int?> Steps = new("--steps") { Description = "training iterations, warm-up included" };
+        public readonly Option<int?> Warmup = new("--warmup") { Description = "DoCo discriminator-only iterations" };
+        public readonly Option<int?> Batch = new("--batch") { Description = "batch size B" };
+        public readonly Option<float?> Lr = new("--lr") { Description = "UNet learning rate" };
+        public readonly Option<float?> Dlr = new("--dlr") { Description = "discriminator learning rate" };
+        public readonly Option<int?> Anchors = new("--anchors") { Description = "number of anchor images to sample" };
+        public readonly Option<int?> AnchorSteps = new("--anchor-steps") { Description = "DDIM steps per anchor image" };
+        public readonly Option<string> Train = new("--train") { Description = "trainable UNet parameters: kv, attention, full, esd-x or esd-u" };
+        public readonly Option<string> Out = new("--out") { Description = "output folder", DefaultValueFactory = _ => "erased" };
+        public readonly Option<string> Cache = new("--cache") { Description = "anchor image cache folder (default: --out/cache)" };
+        public readonly Option<bool> Resume = new("--resume") { Description = "continue from --out/checkpoint.safetensors" };
+        public readonly Option<ulong> Seed = new("--seed") { Description = "seed of every random draw", DefaultValueFactory = _ => 42UL };
+        public readonly Option<string> Backend = new("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "checkpoint interval in steps (0: only at the end)" };
+        public readonly Option<int?> EsdDdimSteps = new("--esd-ddim-steps") { Description = "ESD: DDIM steps of the partial sampling" };
+        public readonly Option<bool> Leak = new("--official-d-leak") { Description = "DoCo: reproduce the official code's discriminator-gradient leak" };
+        public readonly Option<bool> ApplyRetainGrad = new("--apply-retain-grad") { Description = "DoCo: add the clipped retain gradient to the update (ablation)" };
+        public readonly Option<bool?> Eval = new("--eval") { Description = "measure the erasure with the built-in world's ruler before and after (default: on for the built-in model)" };
+        public readonly Option<bool> Quick = new("--quick") { Description = "a shortened run: 6 steps, 8 anchor images, the quick ruler (for CI)" };
+        public readonly Option<bool> SingleFile = new("--single-file") { Description = "also write the erased model as one single-file checkpoint" };
+        public readonly Option<bool> NoDomainCorrection = new("--no-domain-correction") { Description = "DoCo ablation: Concept Ablation's regression onto the frozen anchor prediction instead of the discriminator" };
+        public readonly Option<bool> DiscriminatorOnly = new("--discriminator-only") { Description = "DoCo: train only the discriminator (warm-up = steps) and log when it tells real from fake" };
+        public readonly Option<int?> AdvTMin = new("--adv-tmin") { Description = "DoCo: lowest timestep fed to the adversarial loss (default 0)" };
+        public readonly Option<int?> AdvTMax = new("--adv-tmax") { Description = "DoCo: timesteps fed to the adversarial loss stay below this (default: the schedule's T)" };
+        public readonly Option<bool?> HFlip = new("--hflip") { Description = "mirror anchor images left-right at random (the official README's --hflip)" };
+        public readonly Option<int?> DiscLayers = new("--disc-layers") { Description = "DoCo: the PatchGAN's stride-2 BatchNorm blocks (official: 3)" };
+        public readonly Option<int?> DiscWidth = new("--disc-width") { Description = "DoCo: the PatchGAN's first width (official: 64)" };
+
+        public readonly Option<int> RulerSeed = new("--ruler-seed") { Description = "the ruler's seed: its prompt fills and sample seeds (default 0; tune settings on another)", DefaultValueFactory = _ => 0 };
+
+        public Options Bind(ParseResult p) => new()
+        {
+            Model = p.GetValue(Model),
+            Concept = p.GetValue(Concept),
+            Anchor = p.GetValue(Anchor),
+            Type = p.GetValue(Type)!,
+            Method = p.GetValue(Method)!,
+            Surgery = p.GetValue(Surgery),
+            Steps = p.GetValue(Steps),
+            Warmup = p.GetValue(Warmup),
+            Batch = p.GetValue(Batch),
+            Lr = p.GetValue(Lr),
+            Dlr = p.GetValue(Dlr),
+            Anchors = p.GetValue(Anchors),
+            AnchorSteps = p.GetValue(AnchorSteps),
+            Train = p.GetValue(Train),
+            Out = p.GetValue(Out)!,
+            Cache = p.GetValue(Cache),
+            Resume = p.GetValue(Resume),
+            Seed = p.GetValue(Seed),
+            Backend = p.GetValue(Backend)!,
+            CheckpointEvery = p.GetValue(CheckpointEvery),
+            EsdDdimSteps = p.GetValue(EsdDdimSteps),
+            Leak = p.GetValue(Leak),
+            ApplyRetainGrad = p.GetValue(ApplyRetainGrad),
+            Eval = p.GetValue(Eval),
+            Quick = p.GetValue(Quick),
+            SingleFile = p.GetValue(SingleFile),
+            NoDomainCorrection = p.GetValue(NoDomainCorrection),
+            DiscriminatorOnly = p.GetValue(DiscriminatorOnly),
+            AdvTMin = p.GetValue(AdvTMin),
+            AdvTMax = p.GetValue(AdvTMax),
+            HFlip = p.GetValue(HFlip),
+            DiscLayers = p.GetValue(DiscLayers),
+            DiscWidth = p.GetValue(DiscWidth),
+            RulerSeed = p.GetValue(RulerSeed),
+        };
+
+        public Command Command()
+        {
+            var cmd = new Command("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).");
+            foreach (var field in typeof(Cli).GetFields())
+                if (field.GetValue(this) is Option o) cmd.Options.Add(o);
+            return cmd;
+        }
+    }
+
+    /// <summary>The options of a command line, through the real parser (what the verb's action runs on).</summary>
+    public static Options Parse(params string[] args)
+    {
+        var cli = new Cli();
+        var parse = cli.Command().Parse(args);
+        if (parse.Errors.Count > 0) throw new ArgumentException(string.Join("; ", parse.Errors.Select(e => e.Message)));
+        return cli.Bind(parse);
     }
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "a diffusers model folder (default: models/world above the current folder)" };
-        var concept = new Option<string>("--concept") { Description = "the concept to erase, c*" };
-        var anchor = new Option<string>("--anchor") { Description = "the anchor concept c_a it is mapped to" };
-        var type = new Option<string>("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
-        var method = new Option<string>("--method") { Description = "doco, ca or esd", DefaultValueFactory = _ => "doco" };
-        var surgery = new Option<string>("--surgery") { Description = "DoCo gradient surgery: projection (default), official or none" };
-        var steps = new Option<int?>("--steps") { Description = "training iterations, warm-up included" };
-        var warmup = new Option<int?>("--warmup") { Description = "DoCo discriminator-only iterations" };
-        var batch = new Option<int?>("--batch") { Description = "batch size B" };
-        var lr = new Option<float?>("--lr") { Description = "UNet learning rate" };
-        var dlr = new Option<float?>("--dlr") { Description = "discriminator learning rate" };
-        var anchors = new Option<int?>("--anchors") { Description = "number of anchor images to sample" };
-        var anchorSteps = new Option<int?>("--anchor-steps") { Description = "DDIM steps per anchor image" };
-        var train = new Option<string>("--train") { Description = "trainable UNet parameters: kv, attention, full, esd-x or esd-u" };
-        var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "erased" };
-        var cache = new Option<string>("--cache") { Description = "anchor image cache folder (default: --out/cache)" };
-        var resume = new Option<bool>("--resume") { Description = "continue from --out/checkpoint.safetensors" };
-        var seed = new Option<ulong>("--seed") { Description = "seed of every random draw", DefaultValueFactory = _ => 42UL };
-        var backend = new Option<string>("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var every = new Option<int?>("--checkpoint-every") { Description = "checkpoint interval in steps (0: only at the end)" };
-        var esdSteps = new Option<int?>("--esd-ddim-steps") { Description = "ESD: DDIM steps of the partial sampling" };
-        var leak = new Option<bool>("--official-d-leak") { Description = "DoCo: reproduce the official code's discriminator-gradient leak" };
-        var retain = new Option<bool>("--apply-retain-grad") { Description = "DoCo: add the clipped retain gradient to the update (ablation)" };
-        var eval = new Option<bool?>("--eval") { Description = "measure the erasure with the built-in world's ruler before and after (default: on for the built-in model)" };
-        var quick = new Option<bool>("--quick") { Description = "a shortened run: 6 steps, 8 anchor images, the quick ruler (for CI)" };
-        var single = new Option<bool>("--single-file") { Description = "also write the erased model as one single-file checkpoint" };
-        var cmd = new Command("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).")
-        {
-            model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train, output, cache, resume, seed, backend, every, esdSteps, leak, retain, eval, quick, single,
-        };
+        var cli = new Cli();
+        var cmd = cli.Command();
         cmd.SetAction(parse =>
         {
-            var o = new Options
-            {
-                Model = parse.GetValue(model),
-                Concept = parse.GetValue(concept),
-                Anchor = parse.GetValue(anchor),
-                Type = parse.GetValue(type)!,
-                Method = parse.GetValue(method)!,
-                Surgery = parse.GetValue(surgery),
-                Steps = parse.GetValue(steps),
-                Warmup = parse.GetValue(warmup),
-                Batch = parse.GetValue(batch),
-                Lr = parse.GetValue(lr),
-                Dlr = parse.GetValue(dlr),
-                Anchors = parse.GetValue(anchors),
-                AnchorSteps = parse.GetValue(anchorSteps),
-                Train = parse.GetValue(train),
-                Out = parse.GetValue(output)!,
-                Cache = parse.GetValue(cache),
-                Resume = parse.GetValue(resume),
-                Seed = parse.GetValue(seed),
-                Backend = parse.GetValue(backend)!,
-                CheckpointEvery = parse.GetValue(every),
-                EsdDdimSteps = parse.GetValue(esdSteps),
-                Leak = parse.GetValue(leak),
-                ApplyRetainGrad = parse.GetValue(retain),
-            };
+            var o = cli.Bind(parse);
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -196,11 +247,23 @@ internal static class EraseCommand
         if (o.Batch is { } b) { if (b < 1) return Fail($"--batch must be ≥ 1 (got {b})"); settings = settings with { Batch = b }; }
         if (o.Lr is { } lr) { if (!(lr > 0) || float.IsInfinity(lr)) return Fail($"--lr must be a positive number (got {lr})"); settings = settings with { LearningRate = lr }; }
         if (o.Dlr is { } dlr) { if (!(dlr > 0) || float.IsInfinity(dlr)) return Fail($"--dlr must be a positive number (got {dlr})"); settings = settings with { DiscriminatorLearningRate = dlr }; }
-        else if (type == ConceptType.Style) settings = settings with { DiscriminatorLearningRate = 5e-4f }; // §2.1: style dlr
+        else if (type == ConceptType.Style && !world) settings = settings with { DiscriminatorLearningRate = 5e-4f }; // §2.1: style dlr (the world's defaults set their own)
         if (o.Anchors is { } an) { if (an < 1) return Fail($"--anchors must be ≥ 1 (got {an})"); settings = settings with { AnchorCount = an }; }
         if (o.AnchorSteps is { } ast) { if (ast < 1) return Fail($"--anchor-steps must be ≥ 1 (got {ast})"); settings = settings with { AnchorSteps = ast }; }
         if (o.CheckpointEvery is { } ce) { if (ce < 0) return Fail($"--checkpoint-every must be ≥ 0 (got {ce})"); settings = settings with { CheckpointInterval = ce }; }
         else settings = settings with { CheckpointInterval = Math.Max(1, settings.Steps / 10) }; // official: max_train_steps/10
+        if (o.AdvTMin is { } tmin) settings = settings with { AdversarialTMin = tmin };
+        if (o.AdvTMax is { } tmax) settings = settings with { AdversarialTMax = tmax };
+        if (o.HFlip is { } flip) settings = settings with { HFlip = flip };
+        if (o.DiscLayers is { } dl) settings = settings with { DiscriminatorLayers = dl };
+        if (o.DiscWidth is { } dw) settings = settings with { DiscriminatorWidth = dw };
+        if (o.DiscriminatorOnly)
+        {
+            if (method != ErasureMethod.DoCo || o.NoDomainCorrection) return Fail("--discriminator-only needs --method doco with domain correction");
+            settings = settings with { Warmup = settings.Steps };
+        }
+        try { settings.Validate(); }
+        catch (ArgumentException e) { return Fail(e.Message); }
         if (o.EsdDdimSteps is { } es) { if (es < 1) return Fail($"--esd-ddim-steps must be ≥ 1 (got {es})"); settings = settings with { EsdDdimSteps = es }; }
 
         string? modelDir = o.Model;
@@ -221,9 +284,16 @@ internal static class EraseCommand
         foreach (var part in new[] { "unet", "text_encoder", "tokenizer", "scheduler" })
             if (!Directory.Exists(Path.Combine(modelDir, part))) return Fail($"--model {modelDir} is not a diffusers folder (no {part}/)");
         ConceptPrompts prompts;
-        try { prompts = ConceptPrompts.BuiltIn(type, anchorWord, concept); }
+        try
+        {
+            // The built-in world trains on its own caption templates (the ruler's in-set prompts); any other model on
+            // the Stable Diffusion captions of docs/unlearning.md.
+            prompts = world
+                ? new ConceptPrompts(ConceptType.Object, anchorWord, concept, WorldErasurePrompts.Anchor(anchorWord, concept, unchecked((int)settings.Seed)))
+                : ConceptPrompts.BuiltIn(type, anchorWord, concept);
+        }
         catch (ArgumentException e) { return Fail(e.Message); }
-        if (method == ErasureMethod.DoCo && settings.Warmup >= settings.Steps)
+        if (method == ErasureMethod.DoCo && settings.Warmup >= settings.Steps && !o.DiscriminatorOnly)
             error.WriteLine($"erase: note: --warmup {settings.Warmup} ≥ --steps {settings.Steps}, so only the discriminator trains");
         string checkpoint = Path.Combine(o.Out, "checkpoint.safetensors");
         if (o.Resume && !File.Exists(checkpoint)) return Fail($"--resume: no checkpoint at {checkpoint}");
@@ -248,17 +318,22 @@ internal static class EraseCommand
         {
             return Fail($"cannot load --model {modelDir}: {e.Message}");
         }
+        var targetPrompts = prompts.TargetPrompts(unchecked((int)settings.Seed));
+        var broken = PromptPairCheck.Find(tokenizer, textEncoder.Config.MaxPositionEmbeddings, prompts.AnchorPrompts, targetPrompts, anchorWord.Trim(), concept.Trim());
+        foreach (var pair in broken)
+            error.WriteLine($"erase: warning: prompt pair {pair.Index + 1} ('{pair.AnchorPrompt}' → '{pair.TargetPrompt}'): {pair.Reason}");
+        if (PromptPairCheck.TooMany(broken.Count, prompts.AnchorPrompts.Count))
+            return Fail($"{broken.Count} of {prompts.AnchorPrompts.Count} anchor/target prompt pairs cannot be told apart by the text encoder (more than {PromptPairCheck.MaxBrokenShare:P0}); use shorter prompts or other concept words");
         if (unet.Parameters.Layout.TrainableCount == 0) return Fail($"--train {TrainableSubsets.Name(settings.Subset)} selects no parameter of this UNet");
         var layout = unet.Parameters.Layout;
         output.WriteLine($"erase: {o.Method} '{concept}' → '{anchorWord}' ({o.Type}) on {modelDir}; {TrainableSubsets.Name(settings.Subset)}: " +
             $"{layout.TrainableSegments.Count} tensors, {layout.TrainableCount.ToString("N0", CultureInfo.InvariantCulture)} of {layout.TotalCount.ToString("N0", CultureInfo.InvariantCulture)} parameters; {ops.Name}");
 
         // ---- anchor images (the model's own samples, cached) and text states ----
-        var targetPrompts = prompts.TargetPrompts(unchecked((int)settings.Seed));
+        var cacheDir = o.Cache ?? Path.Combine(o.Out, "cache");
         AnchorImages images;
         using (var pipe = new TextToImage(modelDir, ops))
         {
-            var cacheDir = o.Cache ?? Path.Combine(o.Out, "cache");
             var bar = new ProgressBar("anchor images", error);
             var anchorSettings = new AnchorSettings(settings.AnchorCount, settings.AnchorSteps, settings.AnchorGuidance, 0f, settings.Seed);
             images = new AnchorImageCache(cacheDir) { Log = error }.GetOrCreate(pipe, modelDir, prompts.AnchorPrompts, anchorSettings, (i, n) => bar.Report(i, n));
@@ -293,7 +368,8 @@ internal static class EraseCommand
                 log.Append(new TelemetryRow(r.Step, r.Warmup, r.Skipped, r.LossAdv, r.LossRet, r.LossD, r.DAccReal, r.DAccFake,
                     r.FiredFraction, r.MeanCosine, r.Cosines.Length == noCosines.Length ? r.Cosines : noCosines,
                     r.Fired.Length == noFired.Length ? r.Fired : noFired, r.AnchorSeconds, r.TrainableSeconds, r.BackwardSeconds,
-                    r.DiscriminatorSeconds, r.SurgerySeconds, r.OptimizerSeconds));
+                    r.DiscriminatorSeconds, r.SurgerySeconds, r.OptimizerSeconds)
+                { Buckets = r.Buckets });
                 progress.Report(r.Step + 1, settings.Steps, Describe(r, method));
             }, checkpoint, cancel);
             if (finished) log.WritePlots(o.Out);
@@ -319,9 +395,9 @@ internal static class EraseCommand
         var written = ErasedModelWriter.Write(o.Out, modelDir, unet, tensorNames, run, new ErasedModelOptions { SingleFile = o.SingleFile });
         output.WriteLine($"erase: {trainer.Step} steps ({trainer.GeneratorSteps} UNet updates, {trainer.SkippedSteps} skipped for NaN/Inf) in {clock.Elapsed.TotalSeconds:F0} s; " +
             $"wrote {written.ModelFolder}, {written.DeltaPath}, {written.ManifestPath}, train.csv and plots{(last is null ? "" : "; last: " + Describe(last, method))}");
-        if (o.Eval ?? world)
+        if (o.Eval ?? (world && !o.DiscriminatorOnly))
         {
-            int code = WorldEvaluation.Run(modelDir, written.ModelFolder, o.Out, concept.Trim(), anchorWord.Trim(), o.Quick, ops, output, error);
+            int code = WorldEvaluation.Run(modelDir, written.ModelFolder, o.Out, cacheDir, concept.Trim(), anchorWord.Trim(), o.Quick, o.RulerSeed, ops, output, error);
             if (code != 0) return code;
         }
         return 0;

@@ -41,7 +41,8 @@ internal static class WorldEvaluation
 {
     private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static int Run(string baseDir, string erasedDir, string outDir, string concept, string anchor, bool quick, IOps ops, TextWriter output, TextWriter error)
+    /// <param name="cacheDir">where the base model's ruler samples are kept between runs (<see cref="CachedSampler"/>)</param>
+    public static int Run(string baseDir, string erasedDir, string outDir, string cacheDir, string concept, string anchor, bool quick, int rulerSeed, IOps ops, TextWriter output, TextWriter error)
     {
         using var clf = EvalCommand.LoadClassifier(null, ops, "erase");
         if (clf is null) return 2;
@@ -49,7 +50,7 @@ internal static class WorldEvaluation
         try
         {
             RulerPrompts.Kind(concept);
-            settings = quick ? RulerSettings.Quick(concept, anchor) with { Samples = 1 } : new RulerSettings(concept, anchor);
+            settings = (quick ? RulerSettings.Quick(concept, anchor) with { Samples = 1 } : new RulerSettings(concept, anchor)) with { Seed = rulerSeed };
         }
         catch (ArgumentException bad)
         {
@@ -61,11 +62,13 @@ internal static class WorldEvaluation
         using var pipe = new TextToImage(erasedDir, ops);
         var ruler = new ErasureRuler(clf, settings);
         var bars = new Dictionary<string, ProgressBar>();
-        var (result, b, e) = ruler.Run(new PipelineSampler(pipe, sampling), new PipelineSampler(basePipe, sampling), (label, d, t) =>
+        var baseSampler = new CachedSampler(new PipelineSampler(basePipe, sampling), cacheDir, baseDir, sampling);
+        var (result, b, e) = ruler.Run(new PipelineSampler(pipe, sampling), baseSampler, (label, d, t) =>
         {
             if (!bars.TryGetValue(label, out var bar)) bars[label] = bar = new ProgressBar("eval " + label, error);
             bar.Report(d, t);
         });
+        if (baseSampler.LastFromCache) output.WriteLine($"erase: the base model's ruler samples from {baseSampler.LastPath}");
         output.WriteLine(RulerReport.ToTerminal(result));
         string json = RulerReport.ToJson(result);
         AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.json"), json + "\n");

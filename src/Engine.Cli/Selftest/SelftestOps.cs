@@ -86,6 +86,8 @@ internal static class SelftestOps
                    (c, y, x) => c.QuickGeluForward(y, x), (c, dx, dy, x) => c.QuickGeluBackward(dx, dy, x));
         Activation(ops, "leaky_relu", (g, y, x, n) => ActivationKernels.LeakyReluForward(g, y, x, 0.2f, n), (g, dx, dy, x, n) => ActivationKernels.LeakyReluBackward(g, dx, dy, x, 0.2f, n),
                    (c, y, x) => c.LeakyReluForward(y, x, 0.2f), (c, dx, dy, x) => c.LeakyReluBackward(dx, dy, x, 0.2f));
+        Activation(ops, "clamp", (g, y, x, n) => ActivationKernels.ClampForward(g, y, x, -1f, 1f, n), (g, dx, dy, x, n) => ActivationKernels.ClampBackward(g, dx, dy, x, -1f, 1f, n),
+                   (c, y, x) => c.ClampForward(y, x, -1f, 1f), (c, dx, dy, x) => c.ClampBackward(dx, dy, x, -1f, 1f));
         {
             const int rows = 77, C = 13;
             ops.Add(new("geglu_forward", ["geglu_forward"], Transcendental, 4e-6, r =>

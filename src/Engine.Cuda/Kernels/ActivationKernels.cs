@@ -40,6 +40,18 @@ public static unsafe class ActivationKernels
         runner.Launch("leaky_relu_backward", Grid.For(n), new Dim3(Grid.Threads), 0, args);
     }
 
+    public static void ClampForward(IKernelRunner runner, nint y, nint x, float lo, float hi, long n)
+    {
+        void** args = stackalloc void*[] { &y, &x, &lo, &hi, &n };
+        runner.Launch("clamp_forward", Grid.For(n), new Dim3(Grid.Threads), 0, args);
+    }
+
+    public static void ClampBackward(IKernelRunner runner, nint dx, nint dy, nint x, float lo, float hi, long n)
+    {
+        void** args = stackalloc void*[] { &dx, &dy, &x, &lo, &hi, &n };
+        runner.Launch("clamp_backward", Grid.For(n), new Dim3(Grid.Threads), 0, args);
+    }
+
     private static void Unary(IKernelRunner runner, string kernel, nint y, nint x, long n)
     {
         void** args = stackalloc void*[] { &y, &x, &n };

@@ -22,6 +22,11 @@ public sealed partial class CudaOps
     public void LeakyReluBackward(Tensor dx, Tensor dy, Tensor x, float slope) =>
         ActivationKernels.LeakyReluBackward(_k, Grad(dx, dy, x), F(dy, nameof(dy)), F(x, nameof(x)), slope, x.Numel);
 
+    public void ClampForward(Tensor y, Tensor x, float lo, float hi) => ActivationKernels.ClampForward(_k, Out(y, x), F(x, nameof(x)), lo, hi, x.Numel);
+
+    public void ClampBackward(Tensor dx, Tensor dy, Tensor x, float lo, float hi) =>
+        ActivationKernels.ClampBackward(_k, Grad(dx, dy, x), F(dy, nameof(dy)), F(x, nameof(x)), lo, hi, x.Numel);
+
     public void GegluForward(Tensor y, Tensor x)
     {
         var (rows, c) = GegluGeometry(y, nameof(y), x);

@@ -35,18 +35,29 @@ public static class AdversarialLoss
     /// <summary>
     /// L_D = BCE(D(real), 0) + BCE(D(fake), 1), real and fake in two separate calls (per-call BatchNorm statistics,
     /// §7.12); the gradients are added to D's parameter gradients. Accuracy: the share of real logits below 0 and of
-    /// fake logits above 0.
+    /// fake logits above 0; <c>SampleAccuracy[i]</c> is that share over sample i's patches on both sides.
     /// </summary>
-    public static (float Loss, float AccReal, float AccFake) Discriminator(Workspace wd, PatchDiscriminator d, Tensor real, Tensor fake, Tensor loss)
+    public static DiscriminatorReadout Discriminator(Workspace wd, PatchDiscriminator d, Tensor real, Tensor fake, Tensor loss)
     {
         ArgumentNullException.ThrowIfNull(wd);
         ArgumentNullException.ThrowIfNull(d);
-        var (lossReal, accReal) = OneSide(wd, d, real, 0f, loss);
-        var (lossFake, accFake) = OneSide(wd, d, fake, 1f, loss);
-        return (lossReal + lossFake, accReal, accFake);
+        var (lossReal, correctReal) = OneSide(wd, d, real, 0f, loss);
+        var (lossFake, correctFake) = OneSide(wd, d, fake, 1f, loss);
+        int n = real.Dim(0), patches = correctReal.Length / n;
+        var perSample = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            int c = 0;
+            for (int p = 0; p < patches; p++) c += (correctReal[i * patches + p] ? 1 : 0) + (correctFake[i * patches + p] ? 1 : 0);
+            perSample[i] = (float)c / (2 * patches);
+        }
+        return new DiscriminatorReadout(lossReal + lossFake, Share(correctReal), Share(correctFake), perSample);
     }
 
-    private static (float Loss, float Accuracy) OneSide(Workspace wd, PatchDiscriminator d, Tensor x, float label, Tensor loss)
+    private static float Share(bool[] correct) => (float)correct.Count(c => c) / correct.Length;
+
+    /// <summary>The side's loss and, per logit, whether D classified it correctly.</summary>
+    private static (float Loss, bool[] Correct) OneSide(Workspace wd, PatchDiscriminator d, Tensor x, float label, Tensor loss)
     {
         var ops = wd.Ops;
         wd.Reset();
@@ -59,8 +70,7 @@ public static class AdversarialLoss
         d.Backward(wd, dlogits, needInputGradient: false);
         var host = new float[logits.Numel];
         ops.CopyToHost(host, logits);
-        int correct = host.Count(l => label == 0f ? l < 0f : l > 0f);
-        return (Read(ops, loss), (float)correct / host.Length);
+        return (Read(ops, loss), [.. host.Select(l => label == 0f ? l < 0f : l > 0f)]);
     }
 
     private static float Read(IOps ops, Tensor loss)
@@ -70,6 +80,9 @@ public static class AdversarialLoss
         return v[0];
     }
 }
+
+/// <summary>L_D, accuracy on the real and the fake side, and per sample over both sides' patches.</summary>
+public sealed record DiscriminatorReadout(float Loss, float AccReal, float AccFake, float[] SampleAccuracy);
 
 /// <summary>PyTorch's default initialization for the discriminator (doco-spec §3: trained from scratch, default init).</summary>
 public static class DiscriminatorInit

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Engine.Models.Unlearning.Telemetry;
 using Engine.Tensors;
 
 namespace Engine.Models.Unlearning;
@@ -39,8 +40,8 @@ public sealed partial class ErasureTrainer
         double trainableSeconds = Seconds(t0);
 
         // 7. x̂0 of both (the fake one is a function of θ through ε̂_u; the real one is a constant).
-        PredictX0(_x0Fake, epsHat, b);
-        PredictX0(_x0Real, _epsFrozen, b);
+        PredictX0(_x0Fake, _x0FakeRaw, epsHat, b);
+        PredictX0(_x0Real, _x0RealRaw, _epsFrozen, b);
 
         float lossAdv = float.NaN, lossRet = float.NaN, firedFraction = float.NaN, meanCos = float.NaN, gradNorm = float.NaN;
         float[] cosines = [];
@@ -53,7 +54,11 @@ public sealed partial class ErasureTrainer
             // 8a. L_adv and its gradient w.r.t. x̂0_fake (through D).
             t0 = Stopwatch.GetTimestamp();
             _ops.Fill(d.Parameters.Grads, 0f);
-            if (s.DomainCorrection) lossAdv = AdversarialLoss.Generator(_wd, d, Head(_x0Fake, b), Head(_dx0, b), _loss);
+            if (s.DomainCorrection)
+            {
+                lossAdv = AdversarialLoss.Generator(_wd, d, Head(_x0Fake, b), Head(_dx0, b), _loss);
+                ClampBackward(_dx0, b);
+            }
             else
             {
                 _ops.MseForward(_loss, Head(epsHat, b), Head(_epsFrozen, b));
@@ -117,11 +122,14 @@ public sealed partial class ErasureTrainer
         // 9. Discriminator update on the pre-update x̂0s, every iteration. Without the leak flag D's gradients start
         // from zero here (a standard GAN, §7.5); with it they keep ∇_φ BCE(D(fake), 0) from step 8a.
         float lossD = float.NaN, accReal = float.NaN, accFake = float.NaN;
+        var buckets = TimestepBuckets.None;
         if (!skipped && s.DomainCorrection)
         {
             t0 = Stopwatch.GetTimestamp();
             if (warmup || !s.ReproduceOfficialDLeak) _ops.Fill(d.Parameters.Grads, 0f);
-            (lossD, accReal, accFake) = AdversarialLoss.Discriminator(_wd, d, Head(_x0Real, b), Head(_x0Fake, b), _loss);
+            var readout = AdversarialLoss.Discriminator(_wd, d, Head(_x0Real, b), Head(_x0Fake, b), _loss);
+            (lossD, accReal, accFake) = (readout.Loss, readout.AccReal, readout.AccFake);
+            buckets = Buckets(b, readout.SampleAccuracy);
             float dNorm = Norm(d.Parameters.Grads);
             skipped = !float.IsFinite(lossD) || !float.IsFinite(dNorm);
             if (!skipped)
@@ -135,7 +143,29 @@ public sealed partial class ErasureTrainer
 
         return new StepRecord(Step, warmup, skipped, lossAdv, lossRet, lossD, accReal, accFake, firedFraction, meanCos, cosines, fired,
             anchorSeconds, trainableSeconds, backwardSeconds, discriminatorSeconds, surgerySeconds, optimizerSeconds)
-        { GradNorm = gradNorm };
+        { GradNorm = gradNorm, Buckets = buckets };
+    }
+
+    /// <summary>Per timestep bucket: the RMS of x̂0_fake − x̂0_real (the pre-update x̂0s D just saw) and D's accuracy.</summary>
+    private TimestepBuckets Buckets(int b, float[] sampleAccuracy)
+    {
+        int img = _in.ImageSize;
+        _ops.CopyToHost(_hostFake, Head(_x0Fake, b));
+        _ops.CopyToHost(_hostReal, Head(_x0Real, b));
+        Span<int> bucket = stackalloc int[b];
+        Span<float> gap = stackalloc float[b];
+        for (int i = 0; i < b; i++)
+        {
+            double sum = 0;
+            for (int j = i * img; j < (i + 1) * img; j++)
+            {
+                double e = _hostFake[j] - _hostReal[j];
+                sum += e * e;
+            }
+            gap[i] = (float)Math.Sqrt(sum / img);
+            bucket[i] = TimestepBuckets.Of((int)_timesteps[i], _schedule.NumTrainTimesteps);
+        }
+        return TimestepBuckets.Average(bucket, gap, sampleAccuracy);
     }
 
     private Tensor _lastEpsHat;
@@ -145,6 +175,12 @@ public sealed partial class ErasureTrainer
     internal float[]? CapturedUnlearn { get; private set; }
     internal float[]? CapturedRetain { get; private set; }
     internal float[]? CapturedUpdate { get; private set; }
+
+    /// <summary>Test hooks: the last step's batch images (after any flip), x̂0 of the instance half before and after the clamp, and timesteps.</summary>
+    internal float[] LastImages => Host(_z);
+    internal float[] LastX0Fake => Host(Head(_x0Fake, Settings.Batch));
+    internal float[] LastX0FakeRaw => Host(Head(_x0FakeRaw, Settings.Batch));
+    internal int[] LastTimesteps => [.. _timesteps.Select(t => (int)t)];
 
     private float[] Host(Tensor t)
     {

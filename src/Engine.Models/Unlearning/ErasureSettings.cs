@@ -84,6 +84,25 @@ public sealed record ErasureSettings
     /// </summary>
     public bool DomainCorrection { get; init; } = true;
 
+    /// <summary>
+    /// DoCo: the instance half's timesteps (those the adversarial loss sees) are drawn uniformly from
+    /// [AdversarialTMin, AdversarialTMax); 0 for the maximum means the schedule's T. The class half (L_ret) keeps
+    /// the whole range. The official code draws every t from [0, T) (doco-spec §2.2 step 3, §7.6).
+    /// </summary>
+    public int AdversarialTMin { get; init; }
+
+    public int AdversarialTMax { get; init; }
+
+    /// <summary>Horizontal-flip augmentation of the anchor images (each sample, each step, with probability ½): the
+    /// official README passes --hflip in every command (doco-spec §2.1).</summary>
+    public bool HFlip { get; init; }
+
+    /// <summary>The PatchGAN's stride-2 BatchNorm blocks after the first conv (3 in the official one, §3) and its first
+    /// width (64). Each block halves the image; a 64×64 latent ends in 3×3 patch logits with 3 blocks.</summary>
+    public int DiscriminatorLayers { get; init; } = 3;
+
+    public int DiscriminatorWidth { get; init; } = 64;
+
     /// <summary>λ of the surgery.</summary>
     public float Lambda { get; init; } = 1f;
 
@@ -166,6 +185,10 @@ public sealed record ErasureSettings
         if (AnchorSteps < 1) throw new ArgumentException($"anchor steps must be ≥ 1 (got {AnchorSteps})", nameof(AnchorSteps));
         if (EsdDdimSteps < 1) throw new ArgumentException($"ESD DDIM steps must be ≥ 1 (got {EsdDdimSteps})", nameof(EsdDdimSteps));
         if (CheckpointInterval < 0) throw new ArgumentException($"checkpoint interval must be ≥ 0 (got {CheckpointInterval})", nameof(CheckpointInterval));
+        if (AdversarialTMin < 0 || AdversarialTMax < 0 || (AdversarialTMax > 0 && AdversarialTMax <= AdversarialTMin))
+            throw new ArgumentException($"the adversarial timestep range [{AdversarialTMin}, {AdversarialTMax}) is empty or negative", nameof(AdversarialTMin));
+        if (DiscriminatorLayers < 0 || DiscriminatorLayers > 6) throw new ArgumentException($"discriminator layers must be 0..6 (got {DiscriminatorLayers})", nameof(DiscriminatorLayers));
+        if (DiscriminatorWidth < 1) throw new ArgumentException($"discriminator width must be ≥ 1 (got {DiscriminatorWidth})", nameof(DiscriminatorWidth));
         if (Lambda < 0) throw new ArgumentException($"lambda must be ≥ 0 (got {Lambda})", nameof(Lambda));
     }
 

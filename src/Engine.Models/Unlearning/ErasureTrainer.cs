@@ -36,8 +36,12 @@ public sealed partial class ErasureTrainer : IDisposable
     private readonly float[] _hostStats;
 
     // Batch buffers, sized for 2B samples.
-    private readonly Tensor _z, _noise, _xt, _ehs, _ehsAnchor, _epsFrozen, _x0Fake, _x0Real, _dEps, _dx0;
+    private readonly Tensor _z, _noise, _xt, _ehs, _ehsAnchor, _epsFrozen, _x0Fake, _x0Real, _x0FakeRaw, _x0RealRaw, _dEps, _dx0;
     private readonly float[] _timesteps;
+    // One anchor image on the host, for the horizontal flip.
+    private readonly float[] _flip;
+    // Host copies of the instance half's x̂0s, for the per-timestep telemetry.
+    private readonly float[] _hostFake, _hostReal;
     private readonly int[] _instanceOrder;
 
     public ErasureSettings Settings { get; }
@@ -105,7 +109,12 @@ public sealed partial class ErasureTrainer : IDisposable
         _dEps = _state.Alloc(img);
         _x0Fake = _state.Alloc(img);
         _x0Real = _state.Alloc(img);
+        _x0FakeRaw = _state.Alloc(img);
+        _x0RealRaw = _state.Alloc(img);
         _dx0 = _state.Alloc(img);
+        _flip = new float[inputs.ImageSize];
+        _hostFake = new float[(long)settings.Batch * inputs.ImageSize];
+        _hostReal = new float[(long)settings.Batch * inputs.ImageSize];
         _ehs = _state.Alloc(new Shape(b2, inputs.Length, inputs.Dim));
         _ehsAnchor = _state.Alloc(new Shape(b2, inputs.Length, inputs.Dim));
         _timesteps = new float[b2];
@@ -116,7 +125,9 @@ public sealed partial class ErasureTrainer : IDisposable
 
         if (settings.Method == ErasureMethod.DoCo)
         {
-            Discriminator = new PatchDiscriminator(inputs.Channels, _state);
+            if (Math.Min(inputs.Height, inputs.Width) >> (settings.DiscriminatorLayers + 1) < 1)
+                throw new ArgumentException($"a discriminator with {settings.DiscriminatorLayers} layers halves a {inputs.Height}×{inputs.Width} image below one pixel", nameof(settings));
+            Discriminator = new PatchDiscriminator(inputs.Channels, _state, settings.DiscriminatorWidth, settings.DiscriminatorLayers);
             DiscriminatorInit.Fill(ops, Discriminator, Stream(Purpose.DiscriminatorInit));
             int dn = checked((int)Discriminator.Parameters.Layout.TotalCount);
             _dm = _state.Alloc(new Shape(dn), zero: true);
@@ -165,34 +176,68 @@ public sealed partial class ErasureTrainer : IDisposable
     // ---- shared pieces of the steps ----
 
     /// <summary>Random streams, one per purpose, so adding a draw in one place never shifts another.</summary>
-    private enum Purpose : ulong { Noise = 1, Timesteps = 2, DiscriminatorInit = 3, EsdStart = 4, EsdIndex = 5 }
+    private enum Purpose : ulong { Noise = 1, Timesteps = 2, DiscriminatorInit = 3, EsdStart = 4, EsdIndex = 5, Flip = 6 }
 
     private ulong Stream(Purpose p) => unchecked(Settings.Seed * 0x9E3779B97F4A7C15UL + (ulong)p);
 
     /// <summary>
     /// Fills the batch: samples 0..B-1 are the instance half (image from the shuffled order, conditioned on its target
     /// prompt; _ehsAnchor holds its own anchor caption), samples B..2B-1 the class half (image in order, its anchor
-    /// caption). ε ~ N(0, I) and t ~ U{0..T-1} per sample, from the step's offsets of their streams.
+    /// caption). ε ~ N(0, I) and t ~ U{0..T-1} per sample (DoCo's instance half: U{TMin..TMax-1}), from the step's
+    /// offsets of their streams; with HFlip each image is mirrored left-right with probability ½.
     /// </summary>
     private void SampleBatch(int n)
     {
-        int b = Settings.Batch, img = _in.ImageSize, ts = _in.TextSize;
+        int b = Settings.Batch, img = _in.ImageSize, ts = _in.TextSize, b2 = 2 * b;
+        Span<float> flip = stackalloc float[n];
+        if (Settings.HFlip) Philox.FillUniform(flip, Stream(Purpose.Flip), (ulong)Step * (ulong)b2);
         for (int i = 0; i < n; i++)
         {
             bool instance = i < b;
             long k = (long)Step * b + (instance ? i : i - b);
             int image = instance ? _instanceOrder[(int)(k % _in.Count)] : (int)(k % _in.Count);
             int prompt = _in.PromptOfImage[image];
-            _ops.CopyFromHost(_z.Slice((long)i * img, img), _in.Images.AsSpan(image * img, img));
+            var pixels = _in.Images.AsSpan(image * img, img);
+            if (Settings.HFlip && flip[i] < 0.5f)
+            {
+                MirrorRows(pixels, _flip, _in.Width);
+                pixels = _flip;
+            }
+            _ops.CopyFromHost(_z.Slice((long)i * img, img), pixels);
             var cond = instance ? _in.TargetText : _in.AnchorText;
             _ops.CopyFromHost(_ehs.Slice((long)i * ts, ts), cond.AsSpan(prompt * ts, ts));
             _ops.CopyFromHost(_ehsAnchor.Slice((long)i * ts, ts), _in.AnchorText.AsSpan(prompt * ts, ts));
         }
-        int total = _schedule.NumTrainTimesteps, b2 = 2 * b;
+        int total = _schedule.NumTrainTimesteps;
         _ops.RandomNormal(_noise.Slice(0, n * img), Stream(Purpose.Noise), (ulong)Step * (ulong)(b2 * img));
         Span<float> u = stackalloc float[n];
         Philox.FillUniform(u, Stream(Purpose.Timesteps), (ulong)Step * (ulong)b2);
-        for (int i = 0; i < n; i++) _timesteps[i] = Math.Min((int)(u[i] * total), total - 1);
+        var (lo, hi) = AdversarialRange;
+        for (int i = 0; i < n; i++)
+        {
+            bool adversarial = Settings.Method == ErasureMethod.DoCo && i < b;
+            int from = adversarial ? lo : 0, count = adversarial ? hi - lo : total;
+            _timesteps[i] = from + Math.Min((int)(u[i] * count), count - 1);
+        }
+    }
+
+    /// <summary>DoCo's instance-half timestep range [lo, hi), clipped to the schedule.</summary>
+    private (int Lo, int Hi) AdversarialRange
+    {
+        get
+        {
+            int total = _schedule.NumTrainTimesteps;
+            int hi = Settings.AdversarialTMax > 0 ? Math.Min(Settings.AdversarialTMax, total) : total;
+            int lo = Math.Min(Settings.AdversarialTMin, hi - 1);
+            return (lo, hi);
+        }
+    }
+
+    /// <summary>dst = src with every row reversed (a left-right mirror of a [C, H, W] image).</summary>
+    private static void MirrorRows(ReadOnlySpan<float> src, Span<float> dst, int width)
+    {
+        for (int row = 0; row < src.Length; row += width)
+            for (int x = 0; x < width; x++) dst[row + x] = src[row + width - 1 - x];
     }
 
     private float SqrtAlphaBar(int i) => MathF.Sqrt(_schedule.AlphasCumprod[(int)_timesteps[i]]);
@@ -211,17 +256,32 @@ public sealed partial class ErasureTrainer : IDisposable
         }
     }
 
-    /// <summary>x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t for samples [0, n) (DDPM pred_original_sample, no clamping: §2.2 step 7).</summary>
-    private void PredictX0(Tensor x0, Tensor eps, int n)
+    /// <summary>
+    /// x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t for samples [0, n) (DDPM pred_original_sample, §2.2 step 7), into
+    /// <paramref name="raw"/>; then clamped to ±clip_sample_range into <paramref name="x0"/> when the scheduler sets
+    /// clip_sample, as the DDPM step does (SD 1.x: not set, so x0 = raw). With a linear β schedule the x̂₀ of a
+    /// high t amplifies ε̂'s error ~150×; unclamped, most of it lies far outside the images' range.
+    /// </summary>
+    private void PredictX0(Tensor x0, Tensor raw, Tensor eps, int n)
     {
         int img = _in.ImageSize;
         for (int i = 0; i < n; i++)
         {
-            var y = x0.Slice((long)i * img, img);
+            var y = raw.Slice((long)i * img, img);
             float a = SqrtAlphaBar(i);
             _ops.Scale(y, _xt.Slice((long)i * img, img), 1f / a);
             _ops.Axpy(y, -SqrtOneMinusAlphaBar(i) / a, eps.Slice((long)i * img, img));
         }
+        var head = Head(raw, n);
+        if (_schedulerConfig.ClipSample) _ops.ClampForward(Head(x0, n), head, -_schedulerConfig.ClipSampleRange, _schedulerConfig.ClipSampleRange);
+        else _ops.Copy(Head(x0, n), head);
+    }
+
+    /// <summary>dL/dx̂₀(raw) from dL/dx̂₀(clamped), in place: zero where the clamp cut the value.</summary>
+    private void ClampBackward(Tensor dx0, int n)
+    {
+        if (_schedulerConfig.ClipSample)
+            _ops.ClampBackward(Head(dx0, n), Head(dx0, n), Head(_x0FakeRaw, n), -_schedulerConfig.ClipSampleRange, _schedulerConfig.ClipSampleRange);
     }
 
     /// <summary>The batch of samples [0, n) of a [2B, ...] buffer.</summary>

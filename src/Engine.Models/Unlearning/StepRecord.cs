@@ -28,4 +28,7 @@ public sealed record StepRecord(
 {
     /// <summary>Global gradient norm of the update before clipping (g_u for DoCo), NaN when none was computed.</summary>
     public float GradNorm { get; init; } = float.NaN;
+
+    /// <summary>DoCo's adversarial signal per timestep range (NaN where not measured).</summary>
+    public Telemetry.TimestepBuckets Buckets { get; init; } = Telemetry.TimestepBuckets.None;
 }

@@ -123,6 +123,35 @@ public sealed partial class CpuOps
         });
     }
 
+    // ---- clamp (torch.clamp: the gradient passes at the bounds themselves)
+
+    public void ClampForward(Tensor y, Tensor x, float lo, float hi)
+    {
+        Flat.CheckF32(y, nameof(y));
+        Flat.CheckF32(x, nameof(x));
+        Check.SameShape(y, x, nameof(y), nameof(x));
+        nint py = y.Ptr, px = x.Ptr;
+        ForChunks(x.Numel, (start, len) =>
+        {
+            var ys = Flat.Span(py, start, len);
+            var xs = Flat.Span(px, start, len);
+            for (int i = 0; i < len; i++) ys[i] = MathF.Min(MathF.Max(xs[i], lo), hi);
+        });
+    }
+
+    public void ClampBackward(Tensor dx, Tensor dy, Tensor x, float lo, float hi)
+    {
+        CheckGrad(dx, dy, x);
+        nint pdx = dx.Ptr, pdy = dy.Ptr, px = x.Ptr;
+        ForChunks(x.Numel, (start, len) =>
+        {
+            var d = Flat.Span(pdx, start, len);
+            var g = Flat.Span(pdy, start, len);
+            var xs = Flat.Span(px, start, len);
+            for (int i = 0; i < len; i++) d[i] = xs[i] >= lo && xs[i] <= hi ? g[i] : 0f;
+        });
+    }
+
     // ---- shared scalar pieces
 
     /// <summary>σ(x) without overflow: e^{-|x|} is at most 1.</summary>

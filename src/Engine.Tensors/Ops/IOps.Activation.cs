@@ -31,4 +31,10 @@ public partial interface IOps
     void LeakyReluForward(Tensor y, Tensor x, float slope);
 
     void LeakyReluBackward(Tensor dx, Tensor dy, Tensor x, float slope);
+
+    /// <summary>y = min(max(x, lo), hi): the x̂0 clamp of a scheduler with clip_sample.</summary>
+    void ClampForward(Tensor y, Tensor x, float lo, float hi);
+
+    /// <summary>dx = dy where lo ≤ x ≤ hi, else 0 (torch.clamp's gradient: the bounds themselves pass it).</summary>
+    void ClampBackward(Tensor dx, Tensor dy, Tensor x, float lo, float hi);
 }

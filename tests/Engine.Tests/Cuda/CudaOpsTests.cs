@@ -124,6 +124,8 @@ public class CudaOpsTests
         Same("quick gelu backward", (o, d, dy, xx) => o.QuickGeluBackward(d, dy, xx), 0, full, true);
         Same("leaky relu", (o, y, _, xx) => o.LeakyReluForward(y, xx, 0.2f), 0, full, false);
         Same("leaky relu backward", (o, d, dy, xx) => o.LeakyReluBackward(d, dy, xx, 0.2f), 0, full, true);
+        Same("clamp", (o, y, _, xx) => o.ClampForward(y, xx, -1f, 1f), 0, full, false);
+        Same("clamp backward", (o, d, dy, xx) => o.ClampBackward(d, dy, xx, -1f, 1f), 0, full, true);
         Same("gelu", (o, y, _, xx) => o.GeluForward(y, xx), 2e-6, full, false);
         Same("gelu backward", (o, d, dy, xx) => o.GeluBackward(d, dy, xx), 4e-6, full, true);
         Same("geglu", (o, y, _, xx) => o.GegluForward(y, xx), 4e-6, new Shape(7, 39), false);

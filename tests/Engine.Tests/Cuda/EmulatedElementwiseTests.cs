@@ -61,7 +61,7 @@ public class EmulatedElementwiseTests
         Close.Bitwise("a += b", a.AsSpan(), expected.AsSpan());
     }
 
-    public static TheoryData<string> Activations => new() { "silu", "gelu", "quick_gelu", "leaky_relu" };
+    public static TheoryData<string> Activations => new() { "silu", "gelu", "quick_gelu", "leaky_relu", "clamp" };
 
     [SkippableTheory]
     [MemberData(nameof(Activations))]
@@ -93,6 +93,12 @@ public class EmulatedElementwiseTests
                 ActivationKernels.QuickGeluBackward(Emu, dx.Ptr, dy.Ptr, x.Ptr, N);
                 h.Ops.QuickGeluForward(yCpu, x);
                 h.Ops.QuickGeluBackward(dxCpu, dy, x);
+                break;
+            case "clamp":
+                ActivationKernels.ClampForward(Emu, y.Ptr, x.Ptr, -1f, 1f, N);
+                ActivationKernels.ClampBackward(Emu, dx.Ptr, dy.Ptr, x.Ptr, -1f, 1f, N);
+                h.Ops.ClampForward(yCpu, x, -1f, 1f);
+                h.Ops.ClampBackward(dxCpu, dy, x, -1f, 1f);
                 break;
             default:
                 ActivationKernels.LeakyReluForward(Emu, y.Ptr, x.Ptr, slope, N);

@@ -47,6 +47,20 @@ public class ActivationTests
         (h, y, x) => h.Ops.LeakyReluForward(y, x, 0.2f), (h, dx, dy, x) => h.Ops.LeakyReluBackward(dx, dy, x, 0.2f));
 
     [Fact]
+    public void Clamp_ForwardBackward() => CheckPointwise("clamp", v => Math.Clamp(v, -1, 1),
+        (h, y, x) => h.Ops.ClampForward(y, x, -1f, 1f), (h, dx, dy, x) => h.Ops.ClampBackward(dx, dy, x, -1f, 1f));
+
+    [Fact]
+    public void Clamp_BoundsPassTheGradient_LikeTorch()
+    {
+        using var h = new OpHarness();
+        var x = h.Tensor([-2, -1, 0.5, 1, 3], 5);
+        var dx = h.Zeros(5);
+        h.Ops.ClampBackward(dx, h.Tensor([1, 1, 1, 1, 1], 5), x, -1f, 1f);
+        Assert.Equal([0f, 1f, 1f, 1f, 0f], dx.AsSpan().ToArray());
+    }
+
+    [Fact]
     public void Gelu_FloatErfIsAccurateOverTheRange()
     {
         // The float erf behind GELU, on a dense grid including both polynomial branches and the far tails.

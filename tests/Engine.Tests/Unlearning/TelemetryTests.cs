@@ -28,13 +28,17 @@ public sealed class TelemetryTests : IDisposable
         float nan = skipped ? float.NaN : 1f;
         return new StepRecord(step, step < 3, skipped, nan * (2f * MathF.Exp(-step / 40f) + Noise(0.3f)), nan * (0.1f + Noise(0.02f)),
             nan * (1.3f - step / 200f + Noise(0.2f)), Math.Clamp(0.5f + step / 150f + Noise(0.1f), 0, 1), Math.Clamp(0.5f + step / 200f + Noise(0.1f), 0, 1),
-            0.5f, Noise(1f), [Noise(2f), skipped ? float.NaN : Noise(2f)], [true, false], 0.25, 0.5 + step * 1e-3, 1.0 / 3, 0.125, 1e-4, 2e-7);
+            0.5f, Noise(1f), [Noise(2f), skipped ? float.NaN : Noise(2f)], [true, false], 0.25, 0.5 + step * 1e-3, 1.0 / 3, 0.125, 1e-4, 2e-7)
+        {
+            Buckets = new TimestepBuckets([0.1f + Noise(0.05f), 0.3f, 0.6f, 1.2f + Noise(0.1f)], [0.5f, 0.55f, 0.7f, 0.9f + Noise(0.1f)]),
+        };
     }
 
     /// <summary>The one call site the lead adapts: StepRecord → TelemetryRow, field for field.</summary>
     private static TelemetryRow Row(StepRecord r) => new(r.Step, r.Warmup, r.Skipped, r.LossAdv, r.LossRet, r.LossD, r.DAccReal, r.DAccFake,
         r.FiredFraction, r.MeanCosine, r.Cosines, r.Fired, r.AnchorSeconds, r.TrainableSeconds, r.BackwardSeconds,
-        r.DiscriminatorSeconds, r.SurgerySeconds, r.OptimizerSeconds);
+        r.DiscriminatorSeconds, r.SurgerySeconds, r.OptimizerSeconds)
+    { Buckets = r.Buckets };
 
     private void WriteSteps(int from, int to, int resumeStep = 0)
     {
@@ -49,7 +53,8 @@ public sealed class TelemetryTests : IDisposable
         var t = TelemetryTable.Read(Csv);
         Assert.Equal(TrainingLog.Columns(Tensors), t.Columns);
         Assert.Equal("step,phase,skipped,l_adv,l_ret,l_d,d_acc_real,d_acc_fake,fired_fraction,mean_cosine,cos:" + Tensors[0] + ",cos:" + Tensors[1]
-            + ",fired,t_anchor,t_trainable,t_backward,t_discriminator,t_surgery,t_optimizer", File.ReadLines(Csv).First());
+            + ",fired,t_anchor,t_trainable,t_backward,t_discriminator,t_surgery,t_optimizer"
+            + ",gap_t0,gap_t250,gap_t500,gap_t750,d_acc_t0,d_acc_t250,d_acc_t500,d_acc_t750", File.ReadLines(Csv).First());
         Assert.Equal(12, t.Rows.Count);
         for (int s = 0; s < 12; s++)
         {
@@ -62,6 +67,8 @@ public sealed class TelemetryTests : IDisposable
             for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], (float)TrainingLog.Parse(row[3 + i])); // bit exact; NaN == NaN here
             Assert.Equal("10", row[12]);
             Assert.Equal(Math.Round(1.0 / 3, 6), t.Numbers("t_backward")[s]);
+            Assert.Equal(r.Buckets.Gap[3], (float)t.Numbers("gap_t750")[s]);
+            Assert.Equal(r.Buckets.Accuracy[0], (float)t.Numbers("d_acc_t0")[s]);
         }
         Assert.Equal("nan", t.Rows[7][3]);
         Assert.All(t.Rows.Where((_, i) => i != 7), row => Assert.DoesNotContain("nan", row));
@@ -103,7 +110,7 @@ public sealed class TelemetryTests : IDisposable
         WriteSteps(0, 120);
         string plots = Path.Combine(_dir, "plots");
         using (var log = TrainingLog.Open(Csv, Tensors, resumeStep: 120)) log.WritePlots(plots);
-        foreach (var (name, h) in new[] { ("losses.png", TrainingPlots.Height), ("discriminator.png", TrainingPlots.Height), ("surgery.png", TrainingPlots.SurgeryHeight) })
+        foreach (var (name, h) in new[] { ("losses.png", TrainingPlots.Height), ("discriminator.png", TrainingPlots.Height), ("surgery.png", TrainingPlots.SurgeryHeight), ("timesteps.png", 2 * TrainingPlots.Height) })
         {
             var (w, hh, rgb) = PngTests.Decode(File.ReadAllBytes(Path.Combine(plots, name)));
             Assert.Equal((TrainingPlots.Width, h), (w, hh));
@@ -120,7 +127,7 @@ public sealed class TelemetryTests : IDisposable
         string plots = Path.Combine(_dir, "empty");
         TrainingLog.Open(Csv, Tensors).Dispose();
         TrainingPlots.Write(Csv, plots);
-        Assert.Equal(3, Directory.GetFiles(plots, "*.png").Length);
+        Assert.Equal(4, Directory.GetFiles(plots, "*.png").Length);
 
         using (var log = TrainingLog.Open(Csv, Tensors))
             for (int s = 0; s < 5; s++) log.Append(Row(Record(s, skipped: true)) with { DAccReal = float.NaN, DAccFake = float.NaN, MeanCosine = float.NaN, Cosines = [float.NaN, float.NaN] });

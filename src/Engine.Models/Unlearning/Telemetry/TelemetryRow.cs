@@ -7,4 +7,8 @@ namespace Engine.Models.Unlearning.Telemetry;
 /// </summary>
 public sealed record TelemetryRow(int Step, bool Warmup, bool Skipped, float LossAdv, float LossRet, float LossD, float DAccReal, float DAccFake,
     float FiredFraction, float MeanCosine, float[] Cosines, bool[] Fired, double AnchorSeconds, double TrainableSeconds, double BackwardSeconds,
-    double DiscriminatorSeconds, double SurgerySeconds, double OptimizerSeconds);
+    double DiscriminatorSeconds, double SurgerySeconds, double OptimizerSeconds)
+{
+    /// <summary>The adversarial signal per timestep range (<see cref="TimestepBuckets"/>).</summary>
+    public TimestepBuckets Buckets { get; init; } = TimestepBuckets.None;
+}

@@ -37,9 +37,10 @@ public sealed class TrainingLog : IDisposable
     public string Path { get; }
     public IReadOnlyList<string> TensorNames { get; }
 
-    /// <summary>step, phase, ..., mean_cosine, one cos:&lt;name&gt; per tensor, fired (a 0/1 string, one digit per tensor), t_*.</summary>
+    /// <summary>step, phase, ..., mean_cosine, one cos:&lt;name&gt; per tensor, fired (a 0/1 string, one digit per tensor), t_*,
+    /// gap_t* and d_acc_t* (<see cref="TimestepBuckets"/>).</summary>
     public static IReadOnlyList<string> Columns(IReadOnlyList<string> tensorNames) =>
-        [.. LeadingColumns, .. tensorNames.Select(n => CosinePrefix + n), "fired", .. TimingColumns];
+        [.. LeadingColumns, .. tensorNames.Select(n => CosinePrefix + n), "fired", .. TimingColumns, .. TimestepBuckets.Columns];
 
     /// <summary>
     /// Opens (creating when absent) the log at <paramref name="path"/> for the given trainable tensors. An existing file
@@ -91,6 +92,8 @@ public sealed class TrainingLog : IDisposable
         foreach (bool f in r.Fired) _line.Append(f ? '1' : '0');
         foreach (double t in (ReadOnlySpan<double>)[r.AnchorSeconds, r.TrainableSeconds, r.BackwardSeconds, r.DiscriminatorSeconds, r.SurgerySeconds, r.OptimizerSeconds])
             _line.Append(',').Append(Format(Math.Round(t, 6)));
+        foreach (float v in r.Buckets.Gap) _line.Append(',').Append(Format(v));
+        foreach (float v in r.Buckets.Accuracy) _line.Append(',').Append(Format(v));
         _writer.Write(_line.Append('\n'));
         _writer.Flush();
         _lastStep = r.Step;

@@ -4,7 +4,8 @@ namespace Engine.Models.Unlearning.Telemetry;
 
 /// <summary>
 /// PNG plots of a <see cref="TrainingLog"/> CSV: losses.png (L_adv, L_ret, L_D), discriminator.png (accuracy on real and
-/// fake) and surgery.png (firing fraction, mean cosine, and the per-tensor cosine heatmap). Raw values are drawn faded
+/// fake), surgery.png (firing fraction, mean cosine, and the per-tensor cosine heatmap) and timesteps.png (x̂0 gap and
+/// D's accuracy per timestep range). Raw values are drawn faded
 /// with a centred moving average on top. NaN cells (skipped steps) are gaps; an empty log gives empty axes.
 /// </summary>
 public static class TrainingPlots
@@ -42,6 +43,24 @@ public static class TrainingPlots
         surgery.Draw(canvas, 0, 0, Width, Height - 140);
         heatmap.Draw(canvas, 0, Height - 140, Width, SurgeryHeight - Height + 140);
         canvas.Save(Path.Combine(folder, "surgery.png"));
+
+        // timesteps.png: where the adversarial signal lives (TimestepBuckets); older logs lack the columns.
+        if (table.Has(TimestepBuckets.Columns[0]))
+        {
+            Rgb[] colours = [Palette.Blue, Palette.Orange, Palette.Green, Palette.Red];
+            var gap = new LinePlot { Title = "RMS of x0_fake - x0_real by timestep range" };
+            var acc = new LinePlot { Title = "Discriminator accuracy by timestep range", YMin = 0, YMax = 1 };
+            for (int k = 0; k < TimestepBuckets.Count; k++)
+            {
+                string range = $"t {k * 1000 / TimestepBuckets.Count}-{(k + 1) * 1000 / TimestepBuckets.Count}";
+                AddSmoothed(gap, steps, table.Numbers(TimestepBuckets.Columns[k]), range, colours[k]);
+                AddSmoothed(acc, steps, table.Numbers(TimestepBuckets.Columns[TimestepBuckets.Count + k]), range, colours[k]);
+            }
+            var both = new Canvas(Width, 2 * Height, Rgb.White);
+            gap.Draw(both, 0, 0, Width, Height);
+            acc.Draw(both, 0, Height, Width, Height);
+            both.Save(Path.Combine(folder, "timesteps.png"));
+        }
     }
 
     private static void Save(LinePlot plot, string path, int height)
