@@ -1,121 +1,205 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
-using System.Text.Json.Nodes;
 using Engine.IO;
+using Engine.Models.Unlearning;
+using Engine.Models.Unlearning.Telemetry;
+using Engine.World;
+using Engine.World.Ruler;
 
 namespace Engine.Cli.Commands;
 
 /// <summary>
-/// <c>doco compare</c>: the paper's comparison on the built-in world — DoCo, DoCo without domain correction,
-/// DoCo without the concept-preserving gradient, Concept Ablation and ESD — with the same seed and the same number of
-/// UNet updates, each measured by the ruler against the base model. Writes one folder per method and results.md.
+/// <c>doco compare</c>: the paper's comparison on the built-in world — DoCo, DoCo without domain correction, DoCo
+/// without the concept-preserving gradient, Concept Ablation and ESD — over several seeds, each measured by the ruler
+/// against the base model. Two protocols: <c>paper</c> gives each method its own recipe from the spec (steps, learning
+/// rate, batch; DoCo's warm-up and discriminator rate), all scaled to the world by one common factor
+/// (<see cref="WorldErasureDefaults.PaperRecipe"/>), plus DoCo with the world's own defaults; <c>equal-updates</c> gives
+/// every method the world's settings and the same number of UNet updates. Writes one folder per method and seed,
+/// results.md and pareto.png.
 /// </summary>
 internal static class CompareCommand
 {
-    private sealed record Variant(string Name, string Label, string Method, string? Surgery, bool NoDomainCorrection);
+    private sealed record Variant(string Name, string Label, ErasureMethod Method, string? Surgery, bool NoDomainCorrection, bool WorldDefaults = false);
 
     private static readonly Variant[] Variants =
     [
-        new("doco", "DoCo", "doco", "projection", false),
-        new("doco-no-dc", "DoCo without domain correction", "doco", "projection", true),
-        new("doco-no-cpg", "DoCo without concept-preserving gradient", "doco", "none", false),
-        new("ca", "Concept Ablation", "ca", null, false),
-        new("esd", "ESD-x", "esd", null, false),
+        new("doco", "DoCo", ErasureMethod.DoCo, "projection", false),
+        new("doco-no-dc", "DoCo without domain correction", ErasureMethod.DoCo, "projection", true),
+        new("doco-no-cpg", "DoCo without concept-preserving gradient", ErasureMethod.DoCo, "none", false),
+        new("ca", "Concept Ablation", ErasureMethod.ConceptAblation, null, false),
+        new("esd", "ESD-x", ErasureMethod.Esd, null, false),
+        new("doco-world", "DoCo, the world's defaults", ErasureMethod.DoCo, null, false, WorldDefaults: true),
     ];
+
+    public sealed record Options
+    {
+        public string Protocol { get; init; } = "paper";
+        public int Updates { get; init; } = 80;
+        public string Seeds { get; init; } = "42,1,2";
+        public string Concept { get; init; } = "star";
+        public string Anchor { get; init; } = "circle";
+        public string Type { get; init; } = "object";
+        public string? Only { get; init; }
+        public bool Quick { get; init; }
+        public string Out { get; init; } = "compare";
+        public int RulerSeed { get; init; }
+    }
+
+    private sealed class Cli
+    {
+        public readonly Option<string> Protocol = new("--protocol") { Description = "paper: each method's own recipe, scaled to the world by one factor; equal-updates: the world's settings and --updates UNet updates for all", DefaultValueFactory = _ => "paper" };
+        public readonly Option<int> Updates = new("--updates") { Description = "equal-updates: UNet updates per method (DoCo adds half as many discriminator-only warm-up steps)", DefaultValueFactory = _ => 80 };
+        public readonly Option<string> Seeds = new("--seeds") { Description = "comma-separated seeds; every method runs once per seed", DefaultValueFactory = _ => "42,1,2" };
+        public readonly Option<string> Concept = new("--concept") { Description = "concept to erase", DefaultValueFactory = _ => "star" };
+        public readonly Option<string> Anchor = new("--anchor") { Description = "anchor concept", DefaultValueFactory = _ => "circle" };
+        public readonly Option<string> Type = new("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
+        public readonly Option<string> Only = new("--only") { Description = "comma-separated subset of: " + string.Join(", ", Variants.Select(v => v.Name)) };
+        public readonly Option<bool> Quick = new("--quick") { Description = "shortened runs and the quick ruler (for CI)" };
+        public readonly Option<string> Out = new("--out") { Description = "output folder", DefaultValueFactory = _ => "compare" };
+        public readonly Option<int> RulerSeed = new("--ruler-seed") { Description = "the ruler's seed (its prompt fills and sample seeds)", DefaultValueFactory = _ => 0 };
+
+        public Options Bind(ParseResult p) => new()
+        {
+            Protocol = p.GetValue(Protocol)!,
+            Updates = p.GetValue(Updates),
+            Seeds = p.GetValue(Seeds)!,
+            Concept = p.GetValue(Concept)!,
+            Anchor = p.GetValue(Anchor)!,
+            Type = p.GetValue(Type)!,
+            Only = p.GetValue(Only),
+            Quick = p.GetValue(Quick),
+            Out = p.GetValue(Out)!,
+            RulerSeed = p.GetValue(RulerSeed),
+        };
+
+        public Command Command()
+        {
+            var cmd = new Command("compare", "Run DoCo, its two ablations, Concept Ablation and ESD on the built-in world over several seeds and tabulate the ruler.");
+            foreach (var field in typeof(Cli).GetFields())
+                if (field.GetValue(this) is Option o) cmd.Options.Add(o);
+            return cmd;
+        }
+    }
+
+    /// <summary>The options of a command line, through the real parser.</summary>
+    public static Options Parse(params string[] args)
+    {
+        var cli = new Cli();
+        var parse = cli.Command().Parse(args);
+        if (parse.Errors.Count > 0) throw new ArgumentException(string.Join("; ", parse.Errors.Select(e => e.Message)));
+        return cli.Bind(parse);
+    }
 
     public static Command Create()
     {
-        var updates = new Option<int>("--updates") { Description = "UNet updates per method (DoCo adds half as many discriminator-only warm-up steps)", DefaultValueFactory = _ => 80 };
-        var concept = new Option<string>("--concept") { Description = "concept to erase", DefaultValueFactory = _ => "star" };
-        var anchor = new Option<string>("--anchor") { Description = "anchor concept", DefaultValueFactory = _ => "circle" };
-        var type = new Option<string>("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
-        var only = new Option<string>("--only") { Description = "comma-separated subset of: " + string.Join(", ", Variants.Select(v => v.Name)) };
-        var quick = new Option<bool>("--quick") { Description = "shortened runs and the quick ruler (for CI)" };
-        var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "compare" };
-        var seed = new Option<ulong>("--seed") { Description = "seed shared by every method", DefaultValueFactory = _ => 42UL };
-        var cmd = new Command("compare", "Run DoCo, its two ablations, Concept Ablation and ESD on the built-in world and tabulate the ruler.")
-            { updates, concept, anchor, type, only, quick, output, seed };
-        cmd.SetAction(parse => Run(parse.GetValue(updates), parse.GetValue(concept)!, parse.GetValue(anchor)!, parse.GetValue(type)!,
-            parse.GetValue(only), parse.GetValue(quick), parse.GetValue(output)!, parse.GetValue(seed), Console.Out, Console.Error));
+        var cli = new Cli();
+        var cmd = cli.Command();
+        cmd.SetAction(parse => Run(cli.Bind(parse), Console.Out, Console.Error));
         return cmd;
     }
 
-    public static int Run(int updates, string concept, string anchor, string type, string? only, bool quick, string outDir, ulong seed, TextWriter output, TextWriter error)
+    public static int Run(Options o, TextWriter output, TextWriter error)
     {
-        if (updates < 1) { error.WriteLine("compare: --updates must be ≥ 1"); return 2; }
-        var chosen = Variants.ToList();
-        if (only is not null)
+        ArgumentNullException.ThrowIfNull(o);
+        int Fail(string message)
         {
-            var names = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var unknown = names.Where(n => Variants.All(v => v.Name != n)).ToList();
-            if (unknown.Count > 0) { error.WriteLine($"compare: unknown --only {string.Join(", ", unknown)} (one of {string.Join(", ", Variants.Select(v => v.Name))})"); return 2; }
-            chosen = Variants.Where(v => names.Contains(v.Name)).ToList();
+            error.WriteLine($"compare: {message}");
+            return 2;
         }
-        Directory.CreateDirectory(outDir);
-        var rows = new List<(Variant V, JsonObject? Ruler, double Seconds)>();
+        if (o.Protocol is not ("paper" or "equal-updates")) return Fail($"--protocol '{o.Protocol}' is not one of paper, equal-updates");
+        bool paper = o.Protocol == "paper";
+        if (o.Updates < 1) return Fail("--updates must be ≥ 1");
+        if (o.Type is not ("object" or "style")) return Fail($"--type '{o.Type}' is not one of object, style");
+        var seeds = new List<ulong>();
+        foreach (var part in o.Seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!ulong.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out ulong s)) return Fail($"--seeds: '{part}' is not a seed (a whole number ≥ 0)");
+            if (!seeds.Contains(s)) seeds.Add(s);
+        }
+        if (seeds.Count == 0) return Fail("--seeds names no seed");
+        var chosen = Variants.Where(v => paper || !v.WorldDefaults).ToList();
+        if (o.Only is not null)
+        {
+            var names = o.Only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var unknown = names.Where(n => chosen.All(v => v.Name != n)).ToList();
+            if (unknown.Count > 0) return Fail($"unknown --only {string.Join(", ", unknown)} (one of {string.Join(", ", chosen.Select(v => v.Name))})");
+            chosen = [.. chosen.Where(v => names.Contains(v.Name))];
+        }
+        Directory.CreateDirectory(o.Out);
+        var runs = new List<ComparisonRun>();
         foreach (var v in chosen)
-        {
-            output.WriteLine($"compare: === {v.Label} ===");
-            string dir = Path.Combine(outDir, v.Name);
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-            bool doco = v.Method == "doco" && !v.NoDomainCorrection;
-            var o = new EraseCommand.Options
+            foreach (var seed in seeds)
             {
-                Concept = concept,
-                Anchor = anchor,
-                Type = type,
-                Method = v.Method,
-                Surgery = v.Surgery,
-                NoDomainCorrection = v.NoDomainCorrection,
-                Steps = quick ? null : (doco ? updates + updates / 2 : updates),
-                Warmup = quick ? null : (doco ? updates / 2 : 0),
-                Out = dir,
-                Cache = Path.Combine(outDir, "cache"),
-                Seed = seed,
-                Eval = true,
-                Quick = quick,
-            };
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            int code = EraseCommand.Run(o, output, error);
-            if (code != 0) { error.WriteLine($"compare: {v.Name} failed with exit code {code}"); return code; }
-            string rulerPath = Path.Combine(dir, "ruler.json");
-            rows.Add((v, File.Exists(rulerPath) ? JsonNode.Parse(File.ReadAllText(rulerPath))?.AsObject() : null, clock.Elapsed.TotalSeconds));
-        }
-        string md = Markdown(rows, concept, anchor, updates, quick, seed);
-        AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"), md);
+                output.WriteLine($"compare: === {v.Label}, seed {seed} ===");
+                string dir = Path.Combine(o.Out, v.Name, $"seed-{seed}");
+                if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+                var erase = EraseOptions(v, seed, o, paper, dir);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                int code = EraseCommand.Run(erase, output, error);
+                if (code != 0) { error.WriteLine($"compare: {v.Name} seed {seed} failed with exit code {code}"); return code; }
+                string rulerPath = Path.Combine(dir, "ruler.json");
+                var ruler = File.Exists(rulerPath) ? RulerReport.FromJson(File.ReadAllText(rulerPath)) : null;
+                runs.Add(new ComparisonRun(v.Name, v.Label, seed, ruler, clock.Elapsed.TotalSeconds, FinalDiscriminatorAccuracy(Path.Combine(dir, TrainingLog.FileName))));
+            }
+        var c = CultureInfo.InvariantCulture;
+        string budget = o.Quick ? ", quick runs"
+            : paper ? string.Create(c, $" (steps ×{WorldErasureDefaults.StepScale:G3}, learning rates ×{WorldErasureDefaults.LearningRateScale:G3})")
+            : string.Create(c, $", {o.Updates} UNet updates per method");
+        string command = $"doco compare --protocol {o.Protocol}{(paper ? "" : string.Create(c, $" --updates {o.Updates}"))} --seeds {string.Join(',', seeds)}";
+        string heading = $"Erase '{o.Concept}' (anchor '{o.Anchor}') from the built-in model; protocol {o.Protocol}{budget}; seeds {string.Join(", ", seeds)}; "
+            + string.Create(c, $"ruler seed {o.RulerSeed}. Command: `{command}`.");
+        string md = ComparisonReport.Markdown(runs, heading) + "\nPareto plot: [pareto.png](pareto.png). Grids (base left, erased right, same seeds): "
+            + string.Join(", ", runs.Select(r => $"[{r.Variant} {r.Seed}]({r.Variant}/seed-{r.Seed}/grid.png)")) + ".\n";
+        AtomicFile.WriteAllText(Path.Combine(o.Out, "results.md"), md);
+        ComparisonReport.SavePareto(Path.Combine(o.Out, "pareto.png"), runs);
         output.WriteLine(md);
-        output.WriteLine($"compare: wrote {Path.Combine(outDir, "results.md")}");
+        output.WriteLine($"compare: wrote {Path.Combine(o.Out, "results.md")} and pareto.png");
         return 0;
     }
 
-    private static readonly (string Key, string Label)[] Metrics =
-    [
-        ("in_set_erasure", "in-set ↓"), ("out_of_set_erasure", "out-of-set ↓"), ("synonym_erasure", "synonyms ↓"), ("anchor_transfer", "anchor ↑"),
-        ("attribute_retention", "attributes ↑"), ("preservation_close", "close ↑"), ("preservation_other", "other ↑"),
-    ];
-
-    private static string Markdown(List<(Variant V, JsonObject? Ruler, double Seconds)> rows, string concept, string anchor, int updates, bool quick, ulong seed)
+    /// <summary>The erase command line of one method and seed under the chosen protocol.</summary>
+    private static EraseCommand.Options EraseOptions(Variant v, ulong seed, Options o, bool paper, string dir)
     {
-        var c = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        sb.AppendLine(c, $"Erase '{concept}' (anchor '{anchor}') from the built-in model; {(quick ? "quick runs" : $"{updates} UNet updates per method")}, seed {seed}.");
-        sb.AppendLine();
-        sb.AppendLine("| method | " + string.Join(" | ", Metrics.Select(m => m.Label)) + " | Fréchet ↓ | time |");
-        sb.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", Metrics.Length + 2)));
-        var first = rows.FirstOrDefault(r => r.Ruler is not null).Ruler;
-        if (first?["base"] is JsonObject b)
-            sb.AppendLine("| base model | " + string.Join(" | ", Metrics.Select(m => Pct(b[m.Key]))) + " | 0 | |");
-        foreach (var (v, ruler, seconds) in rows)
+        bool adversarial = v.Method == ErasureMethod.DoCo && !v.NoDomainCorrection;
+        var e = new EraseCommand.Options
         {
-            var e = ruler?["erased"] as JsonObject;
-            string fid = ruler?["fidelity"] is JsonNode f ? f.GetValue<double>().ToString("F1", c) : "–";
-            sb.AppendLine($"| {v.Label} | " + string.Join(" | ", Metrics.Select(m => Pct(e?[m.Key]))) + string.Create(c, $" | {fid} | {seconds:F0} s |"));
-        }
-        sb.AppendLine();
-        sb.AppendLine("Grids (base left, erased right, same seeds): " + string.Join(", ", rows.Select(r => $"[{r.V.Name}]({r.V.Name}/grid.png)")) + ".");
-        return sb.ToString();
+            Concept = o.Concept,
+            Anchor = o.Anchor,
+            Type = o.Type,
+            Method = v.Method switch { ErasureMethod.DoCo => "doco", ErasureMethod.ConceptAblation => "ca", _ => "esd" },
+            Surgery = v.Surgery,
+            NoDomainCorrection = v.NoDomainCorrection,
+            Out = dir,
+            Cache = Path.Combine(o.Out, "cache"),
+            Seed = seed,
+            Eval = true,
+            Quick = o.Quick,
+            RulerSeed = o.RulerSeed,
+        };
+        if (o.Quick || v.WorldDefaults) return e;
+        if (!paper)
+            return e with { Steps = adversarial ? o.Updates + o.Updates / 2 : o.Updates, Warmup = adversarial ? o.Updates / 2 : 0 };
+        var recipe = WorldErasureDefaults.PaperRecipe(v.Method, o.Type == "style");
+        // The ablation without domain correction has no discriminator: its UNet trains from the first step.
+        int warmup = adversarial ? recipe.Warmup : 0;
+        return e with
+        {
+            Steps = adversarial ? recipe.Steps : recipe.Steps - recipe.Warmup,
+            Warmup = warmup,
+            Batch = recipe.Batch,
+            Lr = recipe.LearningRate,
+            Dlr = recipe.DiscriminatorLearningRate,
+        };
     }
 
-    private static string Pct(JsonNode? n) => n is null ? "–" : (n.GetValue<double>() * 100).ToString("F1", CultureInfo.InvariantCulture) + " %";
+    /// <summary>The discriminator's accuracy (real and fake averaged) over the last 20 logged steps; NaN without one.</summary>
+    private static float FinalDiscriminatorAccuracy(string csv)
+    {
+        if (!File.Exists(csv)) return float.NaN;
+        var table = TelemetryTable.Read(csv);
+        var real = table.Numbers("d_acc_real");
+        var fake = table.Numbers("d_acc_fake");
+        var v = Enumerable.Range(Math.Max(0, real.Length - 20), Math.Min(20, real.Length)).Select(i => (real[i] + fake[i]) / 2).Where(double.IsFinite).ToList();
+        return v.Count == 0 ? float.NaN : (float)v.Average();
+    }
 }

@@ -223,7 +223,7 @@ internal static class EraseCommand
             DomainCorrection = !o.NoDomainCorrection,
         };
         bool world = o.Model is null;
-        if (world) settings = WorldDefaults.Apply(settings, o.Quick);
+        if (world) settings = WorldErasureDefaults.Apply(settings, o.Quick);
         if (o.Surgery is not null)
         {
             SurgeryMode mode;

@@ -1,40 +1,10 @@
 using System.Text.Json.Nodes;
 using Engine.IO;
 using Engine.Models.Pipelines;
-using Engine.Models.Unlearning;
 using Engine.Ops;
 using Engine.World.Ruler;
 
 namespace Engine.Cli.Commands;
-
-/// <summary>
-/// The settings `doco erase` uses on the built-in world's model (docs/world.md): the spec's method, scaled to a
-/// 1.9M-parameter pixel-space model and a 5-minute CPU budget — fewer steps and anchor images, a larger learning rate.
-/// Explicit options still override them.
-/// </summary>
-internal static class WorldDefaults
-{
-    public static ErasureSettings Apply(ErasureSettings s, bool quick)
-    {
-        s = s with
-        {
-            Steps = 120,
-            Warmup = 40,
-            Batch = 8,
-            LearningRate = 5e-4f,
-            // 4× the UNet's: at 5e-4 the discriminator was still at chance after the 40 warm-up steps and the 80
-            // updates left the stars in place (docs/world.md, "Erasing in the built-in world").
-            DiscriminatorLearningRate = 2e-3f,
-            AnchorCount = 64,
-            AnchorSteps = 12,
-            AnchorGuidance = 4.5f,
-            CheckpointInterval = 40,
-        };
-        if (s.Method == ErasureMethod.Esd) s = s with { Batch = 4, EsdDdimSteps = 12, EsdStartGuidance = 3f };
-        if (s.Method != ErasureMethod.DoCo) s = s with { Warmup = 0 };
-        return quick ? s with { Steps = 6, Warmup = s.Method == ErasureMethod.DoCo ? 2 : 0, Batch = 2, AnchorCount = 8, AnchorSteps = 4, EsdDdimSteps = 4, CheckpointInterval = 3 } : s;
-    }
-}
 
 /// <summary>The ruler on base and erased model after an erase: terminal table, ruler.json/md, grid.png, metrics into the manifest.</summary>
 internal static class WorldEvaluation

@@ -206,3 +206,65 @@ public sealed class Heatmap
         }
     }
 }
+
+/// <summary>One group of points of a <see cref="ScatterPlot"/>, drawn as filled squares of one colour.</summary>
+public sealed record ScatterSeries(string Label, double[] X, double[] Y, Rgb Color);
+
+/// <summary>Points on fixed or data-fitted axes, with grid, ticks, axis labels and a legend (a Pareto plot, say).</summary>
+public sealed class ScatterPlot
+{
+    public string Title { get; init; } = "";
+    public string XLabel { get; init; } = "";
+    public string YLabel { get; init; } = "";
+    public double? XMin { get; init; }
+    public double? XMax { get; init; }
+    public double? YMin { get; init; }
+    public double? YMax { get; init; }
+    public List<ScatterSeries> Series { get; } = [];
+
+    public void Draw(Canvas c, int x, int y, int w, int h)
+    {
+        var area = (X: x + Axes.Left, Y: y + Axes.Top, W: w - Axes.Left - Axes.Right, H: h - Axes.Top - Axes.Bottom);
+        if (area.W < 10 || area.H < 10) throw new ArgumentException($"plot area {w}×{h} is too small");
+        var autoX = Axes.Range(Series.SelectMany(s => s.X), pad: 0.05);
+        var autoY = Axes.Range(Series.SelectMany(s => s.Y), pad: 0.05);
+        double xLo = XMin ?? autoX.Lo, xHi = XMax ?? autoX.Hi, yLo = YMin ?? autoY.Lo, yHi = YMax ?? autoY.Hi;
+        if (!(xHi > xLo)) xHi = xLo + 1;
+        if (!(yHi > yLo)) yHi = yLo + 1;
+        var (yTicks, yStep) = Axes.NiceTicks(yLo, yHi, Math.Max(2, area.H / 50));
+        var (xTicks, _) = Axes.NiceTicks(xLo, xHi, Math.Max(2, area.W / 90));
+        int Px(double v) => area.X + (int)Math.Round((v - xLo) / (xHi - xLo) * (area.W - 1));
+        int Py(double v) => area.Y + area.H - 1 - (int)Math.Round((v - yLo) / (yHi - yLo) * (area.H - 1));
+        foreach (var t in xTicks) c.FillRect(Px(t), area.Y, 1, area.H, Rgb.Grid);
+        foreach (var t in yTicks)
+        {
+            c.FillRect(area.X, Py(t), area.W, 1, Rgb.Grid);
+            Axes.YTick(c, area, Py(t), Axes.Format(t, yStep));
+        }
+        Axes.Frame(c, area, Title, XLabel, xLo, xHi);
+        if (YLabel.Length > 0) c.TextVertical(x + 4, area.Y + (area.H - Canvas.TextWidth(YLabel)) / 2, YLabel, Rgb.Axis);
+        foreach (var s in Series)
+        {
+            if (s.X.Length != s.Y.Length) throw new ArgumentException($"series '{s.Label}': {s.X.Length} x values for {s.Y.Length} y values");
+            for (int i = 0; i < s.X.Length; i++)
+            {
+                if (!double.IsFinite(s.X[i]) || !double.IsFinite(s.Y[i])) continue;
+                int px = Math.Clamp(Px(s.X[i]), area.X + 3, area.X + area.W - 4), py = Math.Clamp(Py(s.Y[i]), area.Y + 3, area.Y + area.H - 4);
+                c.FillRect(px - 3, py - 3, 7, 7, s.Color);
+                c.StrokeRect(px - 3, py - 3, 7, 7, Rgb.Black);
+            }
+        }
+        var entries = Series.Where(s => s.Label.Length > 0).ToList();
+        if (entries.Count == 0) return;
+        int lw = entries.Max(s => Canvas.TextWidth(s.Label)) + 24, lh = entries.Count * 12 + 6;
+        int lx = area.X + area.W - lw - 6, ly = area.Y + 6;
+        c.FillRect(lx, ly, lw, lh, Rgb.White);
+        c.StrokeRect(lx, ly, lw, lh, Rgb.Grid);
+        for (int i = 0; i < entries.Count; i++)
+        {
+            int cy = ly + 9 + i * 12;
+            c.FillRect(lx + 6, cy - 3, 7, 7, entries[i].Color);
+            c.Text(lx + 18, cy - 3, entries[i].Label, Rgb.Black);
+        }
+    }
+}

@@ -14,6 +14,10 @@ public static class RulerReport
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
     public static string ToJson(RulerResult r) => JsonSerializer.Serialize(r, Json);
 
+    /// <summary>The inverse of <see cref="ToJson"/> (ruler.json of a run); throws JsonException on a malformed file.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TrimNote.Json)]
+    public static RulerResult FromJson(string json) => JsonSerializer.Deserialize<RulerResult>(json, Json) ?? throw new JsonException("ruler.json is null");
+
     /// <summary>The rows: name, base, erased, and whether lower is better (for the reader; the change is erased − base).</summary>
     public static List<(string Metric, double? Base, double? Erased)> Rows(RulerResult r)
     {

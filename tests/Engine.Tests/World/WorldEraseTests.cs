@@ -26,7 +26,8 @@ public sealed class WorldEraseTests : IDisposable
         Assert.NotNull(ModelSearch.FindUp(Path.Combine("models", "world")));
         var output = new StringWriter();
         var error = new StringWriter();
-        int code = EraseCommand.Run(new EraseCommand.Options { Concept = concept, Anchor = anchor, Type = type, Out = _dir, Quick = true }, output, error);
+        string[] args = concept is null ? ["--out", _dir, "--quick"] : ["--concept", concept, "--anchor", anchor!, "--type", type, "--out", _dir, "--quick"];
+        int code = EraseCommand.Run(EraseCommand.Parse(args), output, error);
         Assert.True(code == 0, $"exit {code}\n{output}\n{error}");
         foreach (var file in new[] { "model/unet/diffusion_pytorch_model.safetensors", "delta.safetensors", "manifest.json", "train.csv", "losses.png", "ruler.json", "ruler.md", "grid.png" })
             Assert.True(File.Exists(Path.Combine(_dir, file)), $"missing {file}");
@@ -34,5 +35,59 @@ public sealed class WorldEraseTests : IDisposable
         Assert.Equal(concept ?? "star", manifest["concept"]!.GetValue<string>());
         Assert.NotNull(manifest["metrics"]?["erased"]?["in_set_erasure"]);
         Assert.Contains("in-set erasure", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EvalFalse_SkipsTheRuler_AndSingleFileWritesOne()
+    {
+        var error = new StringWriter();
+        int code = EraseCommand.Run(EraseCommand.Parse("--out", _dir, "--quick", "--eval", "false", "--single-file"), TextWriter.Null, error);
+        Assert.True(code == 0, error.ToString());
+        Assert.False(File.Exists(Path.Combine(_dir, "ruler.json")), "--eval false still ran the ruler");
+        Assert.True(File.Exists(Path.Combine(_dir, "model.safetensors")), "--single-file wrote no single-file checkpoint");
+        Assert.True(File.Exists(Path.Combine(_dir, "timesteps.png")));
+    }
+
+    [Fact]
+    public void DiscriminatorOnly_LeavesTheUNet_AndLogsTheBuckets()
+    {
+        var error = new StringWriter();
+        var output = new StringWriter();
+        int code = EraseCommand.Run(EraseCommand.Parse("--out", _dir, "--quick", "--discriminator-only", "--steps", "4"), output, error);
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("(0 UNet updates", output.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir, "ruler.json")), "a discriminator-only run has nothing to measure");
+        var table = Engine.Models.Unlearning.Telemetry.TelemetryTable.Read(Path.Combine(_dir, "train.csv"));
+        Assert.All(table.Rows, r => Assert.Equal("warmup", r[1]));
+        Assert.Contains(Engine.Models.Unlearning.Telemetry.TimestepBuckets.Columns.SelectMany(table.Numbers), double.IsFinite);
+        Assert.Equal(2, EraseCommand.Run(EraseCommand.Parse("--out", _dir + "-x", "--quick", "--discriminator-only", "--method", "ca"), TextWriter.Null, TextWriter.Null));
+    }
+
+    [Fact]
+    public void CompareQuick_TwoSeeds_WritesTheTablesAndThePareto()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CompareCommand.Run(CompareCommand.Parse("--quick", "--only", "ca", "--seeds", "1,2", "--out", _dir), output, error);
+        Assert.True(code == 0, $"exit {code}\n{error}");
+        foreach (var seed in new[] { 1, 2 }) Assert.True(File.Exists(Path.Combine(_dir, "ca", $"seed-{seed}", "ruler.json")));
+        string md = File.ReadAllText(Path.Combine(_dir, "results.md"));
+        Assert.Contains("| Concept Ablation | 2 |", md, StringComparison.Ordinal);
+        Assert.Contains("±", md, StringComparison.Ordinal);
+        var (w, h, _) = Engine.Tests.IO.PngTests.Decode(File.ReadAllBytes(Path.Combine(_dir, "pareto.png")));
+        Assert.True(w > 0 && h > 0);
+        // The base model's ruler samples were taken once and reused for the second seed.
+        Assert.Contains("the base model's ruler samples from", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--protocol", "xyz", "--protocol 'xyz'")]
+    [InlineData("--seeds", "1,x", "'x' is not a seed")]
+    [InlineData("--only", "nope", "unknown --only nope")]
+    public void CompareBadArguments_Exit2(string option, string value, string message)
+    {
+        var error = new StringWriter();
+        Assert.Equal(2, CompareCommand.Run(CompareCommand.Parse(option, value, "--out", _dir), TextWriter.Null, error));
+        Assert.Contains(message, error.ToString(), StringComparison.Ordinal);
     }
 }
