@@ -60,6 +60,7 @@ internal static class EraseCommand
         public bool? HFlip { get; init; }
         public int? DiscLayers { get; init; }
         public int? DiscWidth { get; init; }
+        public string? DiscNorm { get; init; }
         /// <summary>The ruler's seed (its prompt fills and sample seeds): tune on one, report on the default 0.</summary>
         public int RulerSeed { get; init; }
     }
@@ -103,6 +104,8 @@ internal static class EraseCommand
 
         public readonly Option<int> RulerSeed = new("--ruler-seed") { Description = "the ruler's seed: its prompt fills and sample seeds (default 0; tune settings on another)", DefaultValueFactory = _ => 0 };
 
+        public readonly Option<string> DiscNorm = new("--disc-norm") { Description = "DoCo: the PatchGAN's normalization, batch (official) or none" };
+
         public Options Bind(ParseResult p) => new()
         {
             Model = p.GetValue(Model),
@@ -139,6 +142,7 @@ internal static class EraseCommand
             DiscLayers = p.GetValue(DiscLayers),
             DiscWidth = p.GetValue(DiscWidth),
             RulerSeed = p.GetValue(RulerSeed),
+            DiscNorm = p.GetValue(DiscNorm),
         };
 
         public Command Command()
@@ -257,6 +261,11 @@ internal static class EraseCommand
         if (o.HFlip is { } flip) settings = settings with { HFlip = flip };
         if (o.DiscLayers is { } dl) settings = settings with { DiscriminatorLayers = dl };
         if (o.DiscWidth is { } dw) settings = settings with { DiscriminatorWidth = dw };
+        if (o.DiscNorm is not null)
+        {
+            if (o.DiscNorm is not ("batch" or "none")) return Fail($"--disc-norm '{o.DiscNorm}' is not one of batch, none");
+            settings = settings with { DiscriminatorBatchNorm = o.DiscNorm == "batch" };
+        }
         if (o.DiscriminatorOnly)
         {
             if (method != ErasureMethod.DoCo || o.NoDomainCorrection) return Fail("--discriminator-only needs --method doco with domain correction");

@@ -25,17 +25,22 @@ public sealed class PatchDiscriminator
 
     public int InChannels { get; }
 
-    public PatchDiscriminator(int inChannels, ITensorAllocator allocator, int width = 64, int layers = 3)
+    /// <param name="batchNorm">
+    /// false drops the BatchNorm layers (conv → LeakyReLU throughout). With BatchNorm in train mode and real and fake in
+    /// separate calls, whatever all samples of one call share, such as the concept itself, is normalized away after the
+    /// first layer; without it D sees each sample on its own (docs/doco-experiments.md measures both).
+    /// </param>
+    public PatchDiscriminator(int inChannels, ITensorAllocator allocator, int width = 64, int layers = 3, bool batchNorm = true)
     {
         InChannels = inChannels;
-        Parameters = new ParameterStore(new ParameterLayout(Declare(inChannels, width, layers), _ => true), allocator);
+        Parameters = new ParameterStore(new ParameterLayout(Declare(inChannels, width, layers, batchNorm), _ => true), allocator);
         int n = layers + 2;
         _convs = new Conv2d[n];
         _norms = new BatchNorm2d?[n];
         for (int i = 0; i < n; i++)
         {
             _convs[i] = new Conv2d(Parameters, $"conv{i}", stride: i == n - 1 ? 1 : 2, padding: 1);
-            _norms[i] = i > 0 && i < n - 1 ? new BatchNorm2d(Parameters, $"bn{i}", allocator) : null;
+            _norms[i] = batchNorm && i > 0 && i < n - 1 ? new BatchNorm2d(Parameters, $"bn{i}", allocator) : null;
         }
         _in = new Tensor[n];
         _conv = new Tensor[n];
@@ -44,14 +49,14 @@ public sealed class PatchDiscriminator
         _rstd = new Tensor[n];
     }
 
-    public static List<(string, Shape)> Declare(int inChannels, int width, int layers)
+    public static List<(string, Shape)> Declare(int inChannels, int width, int layers, bool batchNorm = true)
     {
         var d = new List<(string, Shape)>();
         int cin = inChannels, cout = width;
         for (int i = 0; i < layers + 1; i++)
         {
             Conv2d.Declare(d, $"conv{i}", cin, cout, 4);
-            if (i > 0) BatchNorm2d.Declare(d, $"bn{i}", cout);
+            if (i > 0 && batchNorm) BatchNorm2d.Declare(d, $"bn{i}", cout);
             cin = cout;
             cout = Math.Min(cout * 2, width * 8);
         }

@@ -103,6 +103,9 @@ public sealed record ErasureSettings
 
     public int DiscriminatorWidth { get; init; } = 64;
 
+    /// <summary>BatchNorm in the discriminator's blocks (official: yes, train mode, real and fake in separate calls).</summary>
+    public bool DiscriminatorBatchNorm { get; init; } = true;
+
     /// <summary>λ of the surgery.</summary>
     public float Lambda { get; init; } = 1f;
 

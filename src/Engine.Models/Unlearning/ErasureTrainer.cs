@@ -127,7 +127,7 @@ public sealed partial class ErasureTrainer : IDisposable
         {
             if (Math.Min(inputs.Height, inputs.Width) >> (settings.DiscriminatorLayers + 1) < 1)
                 throw new ArgumentException($"a discriminator with {settings.DiscriminatorLayers} layers halves a {inputs.Height}×{inputs.Width} image below one pixel", nameof(settings));
-            Discriminator = new PatchDiscriminator(inputs.Channels, _state, settings.DiscriminatorWidth, settings.DiscriminatorLayers);
+            Discriminator = new PatchDiscriminator(inputs.Channels, _state, settings.DiscriminatorWidth, settings.DiscriminatorLayers, settings.DiscriminatorBatchNorm);
             DiscriminatorInit.Fill(ops, Discriminator, Stream(Purpose.DiscriminatorInit));
             int dn = checked((int)Discriminator.Parameters.Layout.TotalCount);
             _dm = _state.Alloc(new Shape(dn), zero: true);

@@ -28,14 +28,17 @@ public class PatchDiscriminatorTests
         Assert.Equal(new Shape(2, 1, 3, 3), d.Forward(w, x).Shape);
     }
 
-    [Fact]
-    public void Backward_MatchesFiniteDifferencesOfTheNetwork()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Backward_MatchesFiniteDifferencesOfTheNetwork(bool batchNorm)
     {
         using var h = new OpHarness();
         using var act = new NativeArena();
         using var grad = new NativeArena();
         var w = new Workspace(h.Ops, act, grad);
-        var d = new PatchDiscriminator(3, h.Arena, width: 4, layers: 2);
+        var d = new PatchDiscriminator(3, h.Arena, width: 4, layers: 2, batchNorm);
+        Assert.Equal(batchNorm, d.Norms.Any());
         var p = d.Parameters;
         OpHarness.ToFloat(OpHarness.Randn((int)p.Layout.TotalCount, 5, 0.3)).CopyTo(p.Weights.AsSpan());
         var x = h.Tensor(OpHarness.Randn(2 * 3 * 16 * 16, 6), 2, 3, 16, 16);

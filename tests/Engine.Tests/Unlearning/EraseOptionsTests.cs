@@ -46,6 +46,7 @@ public sealed class EraseOptionsTests
         { "--disc-layers", ["--disc-layers", "2"] },
         { "--disc-width", ["--disc-width", "32"] },
         { "--ruler-seed", ["--ruler-seed", "3"] },
+        { "--disc-norm", ["--disc-norm", "none"] },
     };
 
     [Theory]
