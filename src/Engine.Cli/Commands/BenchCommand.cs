@@ -26,14 +26,18 @@ internal static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "timed steps after one warm-up step", DefaultValueFactory = _ => 2 };
         var train = new Option<string>("--train") { Description = "trainable UNet parameters: all, attention or kv", DefaultValueFactory = _ => "all" };
         var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var unet = new Command("unet", "Time a UNet training step with random weights.") { config, batch, size, steps, train, backend };
-        unet.SetAction(parse => RunUNet(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
-            parse.GetValue(train)!, parse.GetValue(backend)!, Console.Out, Console.Error));
+        UNetOptions Bind(ParseResult parse) => new(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
+            parse.GetValue(train)!, parse.GetValue(backend)!);
+        var unet = new BoundCommand<UNetOptions>("unet", "Time a UNet training step with random weights.", Bind, RunUNet) { config, batch, size, steps, train, backend };
         return new Command("bench", "Benchmarks of whole model steps.") { unet, BenchDocoCommand.Create(), BenchKernelsCommand.Create() };
     }
 
-    public static int RunUNet(string configName, int batch, int size, int steps, string train, string backend, TextWriter output, TextWriter error)
+    /// <param name="Size">0: the config's own latent size</param>
+    public sealed record UNetOptions(string Config, int Batch, int Size, int Steps, string Train, string Backend);
+
+    public static int RunUNet(UNetOptions o, TextWriter output, TextWriter error)
     {
+        var (configName, batch, size, steps, train, backend) = o;
         (UNetConfig unetConfig, ClipTextConfig textConfig, int defaultSize) = configName switch
         {
             "sd15" => (BenchModels.Sd15, new ClipTextConfig(), 64),
