@@ -27,9 +27,20 @@ internal static class WorldDenoiseCommand
 
     public static int Run(Options o, TextWriter output, TextWriter error)
     {
-        var ops = Backends.Select("cpu", error)!;
         int count = o.N;
-        using var pipe = new TextToImage(o.Model, ops);
+        if (count < 1) { error.WriteLine($"world denoise: --n must be ≥ 1, got {count}"); return 2; }
+        var ops = Backends.Select("cpu", error)!;
+        TextToImage pipe;
+        try
+        {
+            pipe = new TextToImage(o.Model, ops);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"world denoise: cannot load {o.Model}: {e.Message}");
+            return 2;
+        }
+        using var ownedPipe = pipe;
         var schedule = new NoiseSchedule(pipe.SchedulerConfig);
         using var renderer = new WorldRenderer(pipe.Unet.Config.SampleSize);
         using var arena = new NativeArena();

@@ -52,14 +52,21 @@ internal static class WorldPretrainCommand
             error.WriteLine("world pretrain: --steps, --batch and --checkpoint-every must be ≥ 1 and --lr > 0");
             return 2;
         }
-        var ops = Backends.Select(o.Backend, error);
-        if (ops is null) return 2;
         string stateDir = o.State, outDir = o.Out;
-        if (!o.Resume && File.Exists(Path.Combine(stateDir, "checkpoint.safetensors")))
+        bool hasCheckpoint = File.Exists(Path.Combine(stateDir, "checkpoint.safetensors"));
+        if (!o.Resume && hasCheckpoint)
         {
             error.WriteLine($"world pretrain: {stateDir} already holds a checkpoint; pass --resume to continue it or choose another --state");
             return 2;
         }
+        // Starting afresh instead would quietly overwrite --out and loss.csv with a model trained from step 0.
+        if (o.Resume && !hasCheckpoint)
+        {
+            error.WriteLine($"world pretrain: --resume, but {stateDir} holds no checkpoint.safetensors; check --state, or leave out --resume to start afresh");
+            return 2;
+        }
+        var ops = Backends.Select(o.Backend, error);
+        if (ops is null) return 2;
         Directory.CreateDirectory(stateDir);
         using var trainer = new WorldPretrainer(ops, s, stateDir, outDir);
         bool resumed = o.Resume && trainer.TryResume();

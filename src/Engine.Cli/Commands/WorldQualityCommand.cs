@@ -30,6 +30,11 @@ internal static class WorldQualityCommand
 
     public static int Run(Options o, TextWriter output, TextWriter error)
     {
+        if (o.N < 1 || o.Sampling.Steps < 1)
+        {
+            error.WriteLine("world quality: --n and --steps must be ≥ 1");
+            return 2;
+        }
         var ops = Backends.Select(o.Backend, error);
         if (ops is null) return 2;
         string? modelDir = EvalCommand.ResolveModel(o.Model, "world quality", error);
