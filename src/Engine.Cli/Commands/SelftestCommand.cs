@@ -31,6 +31,12 @@ internal static class SelftestCommand
             error.WriteLine($"selftest: --backend must be cuda, not '{backend}' (the CPU ops are the reference)");
             return 2;
         }
+        // A filter that selects nothing would report "0 passed, 0 failed" and exit 0: a typo must not read as a pass.
+        if (filter is not null && !SelftestOps.All.Any(op => op.Name.Contains(filter, StringComparison.Ordinal)))
+        {
+            error.WriteLine($"selftest: --filter '{filter}' matches no op (op names are case-sensitive, e.g. '{SelftestOps.All[0].Name}')");
+            return 2;
+        }
         using var ctx = CudaContext.TryCreate(out string reason);
         if (ctx is null)
         {
