@@ -1,3 +1,5 @@
+using Engine.Tests.IO;
+
 namespace Engine.Tests.Cli;
 
 /// <summary><c>doco sample</c> on the tiny-sd fixture, through the shipped parser.</summary>
@@ -30,6 +32,42 @@ public class SampleCommandTests
         {
             dir.Delete(true);
         }
+    }
+
+    /// <summary>One 2-step image of the tiny-sd fixture with every other option at its default.</summary>
+    private static byte[] Png(TempDir dir, string name, params string[] overrides)
+    {
+        var (exit, _, err) = Sample(dir.File(name), ["--n", "1", .. overrides]);
+        Assert.True(exit == 0, err);
+        return File.ReadAllBytes(dir.File(name));
+    }
+
+    [Theory]
+    [InlineData("--prompt", "a dog")]
+    [InlineData("--negative", "blurry")]
+    [InlineData("--cfg", "3")]
+    [InlineData("--eta", "0.5")]
+    [InlineData("--steps", "3")]
+    [InlineData("--seed", "4")]
+    [InlineData("--n", "2")]
+    public void EachSamplingOption_ChangesTheImage(string option, string value)
+    {
+        using var dir = new TempDir();
+        Assert.NotEqual(Png(dir, "base.png"), Png(dir, "changed.png", option, value));
+    }
+
+    [Theory]
+    [InlineData("--steps", "0", "sample: --steps and --n must be ≥ 1")]
+    [InlineData("--n", "0", "sample: --steps and --n must be ≥ 1")]
+    [InlineData("--backend", "tpu", "unknown backend 'tpu' (auto, cpu or cuda)")]
+    public void BadValue_Exit2WithOneLine_AndWritesNothing(string option, string value, string message)
+    {
+        using var dir = new TempDir();
+        var (exit, output, err) = Sample(dir.File("x.png"), option, value);
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Equal(message, err.TrimEnd());
+        Assert.False(File.Exists(dir.File("x.png")));
     }
 
     [Fact]

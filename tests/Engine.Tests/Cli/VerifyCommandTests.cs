@@ -52,6 +52,18 @@ public class VerifyCommandTests
         }
     }
 
+    [Theory]
+    [InlineData("tpu", "unknown backend 'tpu' (auto, cpu or cuda)")]
+    [InlineData("cuda", "")] // a GPU present or not, verify's pipeline still runs on host memory: one line, exit 2
+    public void Backend_OtherThanCpuOrAuto_Exit2WithOneLine(string backend, string message)
+    {
+        var (exit, output, err) = Doco.Run("verify", Fixture, "--backend", backend);
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith(message, err, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void MissingFolder_Exits2()
     {
