@@ -5,7 +5,13 @@ namespace Engine.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args)
+    public static int Main(string[] args) => CreateRoot().Parse(args).Invoke();
+
+    /// <summary>
+    /// The whole command tree, as shipped: tests parse with it (tests/Engine.Tests/Cli/OptionBindingTests.cs), so an
+    /// option is checked through the same parser a user meets.
+    /// </summary>
+    public static RootCommand CreateRoot()
     {
         var root = new RootCommand("doco: concept erasure (DoCo, Concept Ablation, ESD) for Stable Diffusion 1.x, in C#.");
         // One file per verb under Commands/; each returns its Command.
@@ -20,6 +26,6 @@ public static class Program
         root.Subcommands.Add(EraseCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
-        return root.Parse(args).Invoke();
+        return root;
     }
 }

@@ -12,7 +12,7 @@ using Engine.World;
 namespace Engine.Cli.Commands;
 
 /// <summary>
-/// <c>doco bench unet --config sd15|tiny [--batch N] [--size H] [--steps S] [--train all|attention|kv]</c>:
+/// <c>doco bench unet --config sd15|tiny|toy [--batch N] [--size H] [--steps S] [--train all|attention|kv]</c>:
 /// a UNet and text encoder with random weights; time per training step (text encoder forward, UNet forward,
 /// MSE, UNet backward, and with --train all the text encoder's backward too) and peak memory.
 /// </summary>
@@ -22,18 +22,22 @@ internal static class BenchCommand
     {
         var config = new Option<string>("--config") { Description = "sd15, tiny or toy", DefaultValueFactory = _ => "tiny" };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 1 };
-        var size = new Option<int>("--size") { Description = "latent height and width (default: 64 for sd15, 16 for tiny)" };
+        var size = new Option<int?>("--size") { Description = "latent height and width (default: 64 for sd15, 16 for tiny, 32 for toy)" };
         var steps = new Option<int>("--steps") { Description = "timed steps after one warm-up step", DefaultValueFactory = _ => 2 };
         var train = new Option<string>("--train") { Description = "trainable UNet parameters: all, attention or kv", DefaultValueFactory = _ => "all" };
         var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var unet = new Command("unet", "Time a UNet training step with random weights.") { config, batch, size, steps, train, backend };
-        unet.SetAction(parse => RunUNet(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
-            parse.GetValue(train)!, parse.GetValue(backend)!, Console.Out, Console.Error));
+        UNetOptions Bind(ParseResult parse) => new(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
+            parse.GetValue(train)!, parse.GetValue(backend)!);
+        var unet = new BoundCommand<UNetOptions>("unet", "Time a UNet training step with random weights.", Bind, RunUNet) { config, batch, size, steps, train, backend };
         return new Command("bench", "Benchmarks of whole model steps.") { unet, BenchDocoCommand.Create(), BenchKernelsCommand.Create() };
     }
 
-    public static int RunUNet(string configName, int batch, int size, int steps, string train, string backend, TextWriter output, TextWriter error)
+    /// <param name="Size">null: the config's own latent size</param>
+    public sealed record UNetOptions(string Config, int Batch, int? Size, int Steps, string Train, string Backend);
+
+    public static int RunUNet(UNetOptions o, TextWriter output, TextWriter error)
     {
+        var (configName, batch, givenSize, steps, train, backend) = o;
         (UNetConfig unetConfig, ClipTextConfig textConfig, int defaultSize) = configName switch
         {
             "sd15" => (BenchModels.Sd15, new ClipTextConfig(), 64),
@@ -42,7 +46,7 @@ internal static class BenchCommand
             "toy" => (WorldModel.UNet, WorldModel.TextEncoder(512), WorldModel.ImageSize),
             _ => (null!, null!, 0),
         };
-        if (unetConfig is null) { error.WriteLine($"bench: unknown --config '{configName}' (sd15 or tiny)"); return 2; }
+        if (unetConfig is null) { error.WriteLine($"bench: unknown --config '{configName}' (sd15, tiny or toy)"); return 2; }
         Func<string, bool>? trainable = train switch
         {
             "all" => _ => true,
@@ -52,7 +56,13 @@ internal static class BenchCommand
         };
         if (trainable is null) { error.WriteLine($"bench: unknown --train '{train}' (all, attention or kv)"); return 2; }
         if (batch < 1 || steps < 1) { error.WriteLine("bench: --batch and --steps must be ≥ 1"); return 2; }
-        size = size > 0 ? size : defaultSize;
+        // Each level but the last halves H and W; a size that is not a positive multiple is refused, not replaced.
+        int size = givenSize ?? defaultSize, multiple = 1 << (unetConfig.BlockOutChannels.Length - 1);
+        if (size < 1 || size % multiple != 0)
+        {
+            error.WriteLine($"bench: --size must be a positive multiple of {multiple} for --config {configName}, got {size}");
+            return 2;
+        }
         var ops = Backends.Select(backend, error);
         if (ops is null) return 2;
         using var ownedOps = ops as IDisposable; // CudaOps owns the context: disposed after the arenas below

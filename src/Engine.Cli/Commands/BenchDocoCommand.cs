@@ -23,13 +23,15 @@ internal static class BenchDocoCommand
         var steps = new Option<int>("--steps") { Description = "timed steps after one untimed step", DefaultValueFactory = _ => 2 };
         var batch = new Option<int>("--batch") { Description = "batch B (the UNet sees 2B)", DefaultValueFactory = _ => 1 };
         var backend = new Option<string>("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var cmd = new Command("doco", "Time a DoCo training step (random weights).") { config, steps, batch, backend };
-        cmd.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(steps), parse.GetValue(batch), parse.GetValue(backend)!, Console.Out, Console.Error));
-        return cmd;
+        Options Bind(ParseResult parse) => new(parse.GetValue(config)!, parse.GetValue(steps), parse.GetValue(batch), parse.GetValue(backend)!);
+        return new BoundCommand<Options>("doco", "Time a DoCo training step (random weights).", Bind, Run) { config, steps, batch, backend };
     }
 
-    public static int Run(string configName, int steps, int batch, string backend, TextWriter output, TextWriter error)
+    public sealed record Options(string Config, int Steps, int Batch, string Backend);
+
+    public static int Run(Options o, TextWriter output, TextWriter error)
     {
+        var (configName, steps, batch, backend) = o;
         (UNetConfig? unetConfig, int textDim, int size) = configName switch
         {
             "sd15" => (BenchModels.Sd15, 768, 64),

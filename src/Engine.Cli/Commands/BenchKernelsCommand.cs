@@ -19,13 +19,15 @@ internal static class BenchKernelsCommand
         var config = new Option<string>("--config") { Description = "sd15 or tiny: the UNet whose shapes are measured", DefaultValueFactory = _ => "sd15" };
         var batch = new Option<int>("--batch") { Description = "images per GEMM, attention and conv", DefaultValueFactory = _ => 2 };
         var minTime = new Option<double>("--min-time") { Description = "seconds each op is repeated for", DefaultValueFactory = _ => 0.2 };
-        var cmd = new Command("kernels", "Kernel bandwidth and throughput at Stable Diffusion shapes.") { backend, config, batch, minTime };
-        cmd.SetAction(parse => Run(parse.GetValue(backend)!, parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(minTime), Console.Out, Console.Error));
-        return cmd;
+        Options Bind(ParseResult parse) => new(parse.GetValue(backend)!, parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(minTime));
+        return new BoundCommand<Options>("kernels", "Kernel bandwidth and throughput at Stable Diffusion shapes.", Bind, Run) { backend, config, batch, minTime };
     }
 
-    public static int Run(string backend, string configName, int batch, double minTime, TextWriter output, TextWriter error)
+    public sealed record Options(string Backend, string Config, int Batch, double MinTime);
+
+    public static int Run(Options o, TextWriter output, TextWriter error)
     {
+        var (backend, configName, batch, minTime) = o;
         (UNetConfig? unet, int textLength, int size) = configName switch
         {
             "sd15" => (BenchModels.Sd15, 77, 64),

@@ -18,7 +18,7 @@ internal static class EvalCommand
     {
         var model = new Option<string?>("--model") { Description = "diffusers folder of the (erased) model (default: models/world, searched upwards)" };
         var baseModel = new Option<string?>("--base") { Description = "diffusers folder of the model before erasure" };
-        var concept = new Option<string>("--concept") { Description = "erased concept (a shape or a style)", DefaultValueFactory = _ => "star" };
+        var concept = new Option<string?>("--concept") { Description = "erased concept, a shape or a style (default: star)" };
         var anchor = new Option<string?>("--anchor") { Description = "anchor concept (default: circle for shapes, plain for styles)" };
         var prompts = new Option<string?>("--prompts") { Description = "file of prompts with expected labels: prompt<TAB>shape=star colour=red" };
         var output = new Option<string?>("--out") { Description = "folder for ruler.json, ruler.md and grid.png" };
@@ -29,108 +29,141 @@ internal static class EvalCommand
         var classifier = new Option<string?>("--classifier") { Description = "classifier folder (default: models/classifier, searched upwards)" };
         var seed = new Option<int>("--seed") { Description = "seed of the prompt fills and the samples", DefaultValueFactory = _ => 0 };
         var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var cmd = new Command("eval", "Measure an erasure on the built-in world: erasure, generalization, anchor transfer, retention, preservation, fidelity.")
+        Options Bind(ParseResult parse) => new(parse.GetValue(model), parse.GetValue(baseModel), parse.GetValue(concept), parse.GetValue(anchor),
+            parse.GetValue(prompts), parse.GetValue(output), parse.GetValue(n), parse.GetValue(quick), new RulerSampling(parse.GetValue(steps), parse.GetValue(cfg)),
+            parse.GetValue(classifier), parse.GetValue(seed), parse.GetValue(backend)!);
+        return new BoundCommand<Options>("eval", "Measure an erasure on the built-in world: erasure, generalization, anchor transfer, retention, preservation, fidelity.", Bind, Run)
             { model, baseModel, concept, anchor, prompts, output, n, quick, steps, cfg, classifier, seed, backend };
-        cmd.SetAction(parse =>
+    }
+
+    /// <param name="Model">null: models/world, searched upwards</param>
+    /// <param name="Base">null: no base model to compare with</param>
+    /// <param name="Concept">null: star (null rather than the default, so that --prompts can refuse a --concept it would ignore)</param>
+    /// <param name="Anchor">null: circle for a shape, plain for a style</param>
+    /// <param name="Prompts">a labelled prompt file to score instead of the ruler; null: the ruler</param>
+    /// <param name="Out">null: print only</param>
+    /// <param name="N">samples per prompt; null: 4, or 2 with <paramref name="Quick"/></param>
+    /// <param name="Classifier">null: models/classifier, searched upwards</param>
+    public sealed record Options(string? Model, string? Base, string? Concept, string? Anchor, string? Prompts, string? Out, int? N, bool Quick,
+        RulerSampling Sampling, string? Classifier, int Seed, string Backend);
+
+    public static int Run(Options o, TextWriter output, TextWriter error)
+    {
+        // Every check that needs no model comes first, so a bad value costs no loading and writes no --out.
+        int samples = o.N ?? (o.Quick ? 2 : 4);
+        if (samples < 1 || o.Sampling.Steps < 1) { error.WriteLine("eval: --n and --steps must be ≥ 1"); return 2; }
+        List<LabelledPrompt>? prompts = null;
+        RulerSettings? ruler = null;
+        if (o.Prompts is not null)
         {
-            var ops = Backends.Select(parse.GetValue(backend)!, Console.Error);
-            if (ops is null) return 2;
-            string? modelDir = ResolveModel(parse.GetValue(model), "eval");
-            using var clf = LoadClassifier(parse.GetValue(classifier), ops, "eval");
-            if (modelDir is null || clf is null) return 2;
-            string? baseDir = parse.GetValue(baseModel);
-            if (baseDir is not null && !File.Exists(Path.Combine(baseDir, "model_index.json")))
+            if ((o.Concept ?? o.Anchor) is not null)
             {
-                Console.Error.WriteLine($"eval: --base {baseDir} is not a diffusers model folder (no model_index.json)");
+                error.WriteLine("eval: --concept and --anchor choose the ruler's prompts; with --prompts they would be ignored, so leave them out");
                 return 2;
             }
-            var sampling = new RulerSampling(parse.GetValue(steps), parse.GetValue(cfg));
-            using var pipe = new TextToImage(modelDir, ops);
-            using var basePipe = baseDir is null ? null : new TextToImage(baseDir, ops);
-            var sampler = new PipelineSampler(pipe, sampling);
-            var baseSampler = basePipe is null ? null : new PipelineSampler(basePipe, sampling);
-            string? outDir = parse.GetValue(output);
-            if (outDir is not null) Directory.CreateDirectory(outDir);
-            int samples = parse.GetValue(n) ?? (parse.GetValue(quick) ? 2 : 4);
-            if (samples < 1) { Console.Error.WriteLine("eval: --n must be ≥ 1"); return 2; }
-
-            string? promptFile = parse.GetValue(prompts);
-            if (promptFile is not null)
-            {
-                List<LabelledPrompt> list;
-                try { list = PromptFile.Parse(File.ReadLines(promptFile)); }
-                catch (Exception e) when (e is FormatException or IOException) { Console.Error.WriteLine($"eval: {promptFile}: {e.Message}"); return 2; }
-                foreach (var (label, s) in new[] { ("base", (IWorldSampler?)baseSampler), (baseSampler is null ? "model" : "erased", (IWorldSampler?)sampler) })
-                {
-                    if (s is null) continue;
-                    var bar = new ProgressBar(label, Console.Error);
-                    var rows = PromptFile.Evaluate(list, s, clf, samples, parse.GetValue(seed), (d, t) => bar.Report(d, t));
-                    string table = PromptFile.ToTable(rows, $"{label}: {(label == "base" ? baseDir : modelDir)} ({samples} samples per prompt)");
-                    Console.WriteLine(table);
-                    if (outDir is not null) AtomicFile.WriteAllText(Path.Combine(outDir, $"prompts-{label}.txt"), table);
-                }
-                return 0;
-            }
-
-            string conceptName = parse.GetValue(concept)!;
-            (string Kind, int Index) kind;
-            try { kind = RulerPrompts.Kind(conceptName); }
-            catch (ArgumentException e) { Console.Error.WriteLine($"eval: {e.Message}"); return 2; }
-            string anchorName = parse.GetValue(anchor) ?? (kind.Kind == "shape" ? "circle" : "plain");
-            var settings = parse.GetValue(quick) ? RulerSettings.Quick(conceptName, anchorName) with { Samples = samples } : new RulerSettings(conceptName, anchorName, samples);
-            settings = settings with { Seed = parse.GetValue(seed) };
+            try { prompts = PromptFile.Parse(File.ReadLines(o.Prompts)); }
+            catch (Exception e) when (e is FormatException or IOException) { error.WriteLine($"eval: {o.Prompts}: {e.Message}"); return 2; }
+        }
+        else
+        {
+            string concept = o.Concept ?? "star";
             try
             {
-                if (RulerPrompts.Kind(anchorName).Kind != kind.Kind) throw new ArgumentException($"anchor '{anchorName}' is not a {kind.Kind} like '{conceptName}'");
+                string kind = RulerPrompts.Kind(concept).Kind;
+                string anchor = o.Anchor ?? (kind == "shape" ? "circle" : "plain");
+                if (RulerPrompts.Kind(anchor).Kind != kind) throw new ArgumentException($"anchor '{anchor}' is not a {kind} like '{concept}'");
+                ruler = (o.Quick ? RulerSettings.Quick(concept, anchor) with { Samples = samples } : new RulerSettings(concept, anchor, samples)) with { Seed = o.Seed };
             }
-            catch (ArgumentException e) { Console.Error.WriteLine($"eval: {e.Message}"); return 2; }
-            var ruler = new ErasureRuler(clf, settings);
-            Console.Error.WriteLine($"eval: {ruler.Prompts.Count} prompts × {samples} samples per model, DDIM {sampling.Steps} steps, guidance {sampling.GuidanceScale}");
-            var bars = new Dictionary<string, ProgressBar>();
-            var (result, b, e2) = ruler.Run(sampler, baseSampler, (label, d, t) =>
-            {
-                if (!bars.TryGetValue(label, out var bar)) bars[label] = bar = new ProgressBar(label, Console.Error);
-                bar.Report(d, t);
-            });
-            Console.WriteLine(RulerReport.ToTerminal(result));
-            if (outDir is not null)
-            {
-                AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.json"), RulerReport.ToJson(result) + "\n");
-                AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.md"), RulerReport.ToMarkdown(result));
-                RulerReport.SaveGrid(Path.Combine(outDir, "grid.png"), ruler, b, e2);
-                Console.WriteLine($"wrote {outDir}/ruler.json, ruler.md, grid.png (+ grid.txt)");
-            }
-            return 0;
+            catch (ArgumentException e) { error.WriteLine($"eval: {e.Message}"); return 2; }
+        }
+        if (o.Base is not null && !File.Exists(Path.Combine(o.Base, "model_index.json")))
+        {
+            error.WriteLine($"eval: --base {o.Base} is not a diffusers model folder (no model_index.json)");
+            return 2;
+        }
+
+        var ops = Backends.Select(o.Backend, error);
+        if (ops is null) return 2;
+        string? modelDir = ResolveModel(o.Model, "eval", error);
+        using var clf = LoadClassifier(o.Classifier, ops, "eval", error);
+        if (modelDir is null || clf is null) return 2;
+        using var pipe = new TextToImage(modelDir, ops);
+        using var basePipe = o.Base is null ? null : new TextToImage(o.Base, ops);
+        var models = new Models(new PipelineSampler(pipe, o.Sampling), modelDir, basePipe is null ? null : new PipelineSampler(basePipe, o.Sampling), o.Base);
+        if (o.Out is not null) Directory.CreateDirectory(o.Out);
+        return prompts is not null
+            ? ScorePrompts(prompts, models, clf, samples, o, output, error)
+            : RunRuler(new ErasureRuler(clf, ruler!), models, o, output, error);
+    }
+
+    private sealed record Models(IWorldSampler Model, string ModelDir, IWorldSampler? Base, string? BaseDir);
+
+    /// <summary>--prompts: each line's accuracy, for the base model (if given) and the model.</summary>
+    private static int ScorePrompts(List<LabelledPrompt> list, Models m, WorldClassifier clf, int samples, Options o, TextWriter output, TextWriter error)
+    {
+        foreach (var (label, s, dir) in new[] { ("base", m.Base, m.BaseDir), (m.Base is null ? "model" : "erased", m.Model, m.ModelDir) })
+        {
+            if (s is null) continue;
+            var bar = new ProgressBar(label, error);
+            var rows = PromptFile.Evaluate(list, s, clf, samples, o.Seed, (d, t) => bar.Report(d, t));
+            string table = PromptFile.ToTable(rows, $"{label}: {dir} ({samples} samples per prompt)");
+            output.WriteLine(table);
+            if (o.Out is not null) AtomicFile.WriteAllText(Path.Combine(o.Out, $"prompts-{label}.txt"), table);
+        }
+        return 0;
+    }
+
+    /// <summary>The erasure ruler on the model, against the base model if given.</summary>
+    private static int RunRuler(ErasureRuler ruler, Models m, Options o, TextWriter output, TextWriter error)
+    {
+        error.WriteLine($"eval: {ruler.Prompts.Count} prompts × {ruler.Settings.Samples} samples per model, DDIM {o.Sampling.Steps} steps, guidance {o.Sampling.GuidanceScale}");
+        var bars = new Dictionary<string, ProgressBar>();
+        var (result, b, e2) = ruler.Run(m.Model, m.Base, (label, d, t) =>
+        {
+            if (!bars.TryGetValue(label, out var bar)) bars[label] = bar = new ProgressBar(label, error);
+            bar.Report(d, t);
         });
-        return cmd;
+        output.WriteLine(RulerReport.ToTerminal(result));
+        if (o.Out is { } outDir)
+        {
+            AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.json"), RulerReport.ToJson(result) + "\n");
+            AtomicFile.WriteAllText(Path.Combine(outDir, "ruler.md"), RulerReport.ToMarkdown(result));
+            RulerReport.SaveGrid(Path.Combine(outDir, "grid.png"), ruler, b, e2);
+            output.WriteLine($"wrote {outDir}/ruler.json, ruler.md, grid.png (+ grid.txt)");
+        }
+        return 0;
     }
 
     /// <summary>The model folder: the given one, or models/world found upwards from the current directory; null after an error line.</summary>
-    public static string? ResolveModel(string? given, string verb)
+    public static string? ResolveModel(string? given, string verb, TextWriter error)
     {
         string? dir = given ?? ModelSearch.FindUp(Path.Combine("models", "world"));
         if (dir is null)
         {
-            Console.Error.WriteLine($"{verb}: no --model given and no models/world (with model_index.json) in the current directory or above; train it with `doco world pretrain`");
+            error.WriteLine($"{verb}: no --model given and no models/world (with model_index.json) in the current directory or above; train it with `doco world pretrain`");
             return null;
         }
         if (!File.Exists(Path.Combine(dir, "model_index.json")))
         {
-            Console.Error.WriteLine($"{verb}: {dir} is not a diffusers model folder (no model_index.json)");
+            error.WriteLine($"{verb}: {dir} is not a diffusers model folder (no model_index.json)");
             return null;
         }
         return dir;
     }
 
-    public static WorldClassifier? LoadClassifier(string? given, IOps ops, string verb)
+    /// <summary>The erase verb's world evaluation (WorldErasure) still reports on the console.</summary>
+    public static WorldClassifier? LoadClassifier(string? given, IOps ops, string verb) => LoadClassifier(given, ops, verb, Console.Error);
+
+    /// <summary>The classifier: the given folder, or models/classifier found upwards; null after an error line.</summary>
+    public static WorldClassifier? LoadClassifier(string? given, IOps ops, string verb, TextWriter error)
     {
         string? dir = given ?? WorldClassifier.FindShipped();
         if (dir is null)
         {
-            Console.Error.WriteLine($"{verb}: no --classifier given and no models/classifier in the current directory or above; train it with `doco world classifier`");
+            error.WriteLine($"{verb}: no --classifier given and no models/classifier in the current directory or above; train it with `doco world classifier`");
             return null;
         }
         try { return WorldClassifier.Load(dir, ops); }
-        catch (FileNotFoundException e) { Console.Error.WriteLine($"{verb}: {e.Message}"); return null; }
+        catch (FileNotFoundException e) { error.WriteLine($"{verb}: {e.Message}"); return null; }
     }
 }

@@ -12,12 +12,13 @@ namespace Engine.Cli.Commands;
 /// </summary>
 internal static class InspectCommand
 {
+    public sealed record Options(string Path);
+
     public static Command Create()
     {
         var path = new Argument<string>("path") { Description = "a .safetensors file or a model folder" };
-        var cmd = new Command("inspect", "List every tensor of a safetensors file or model folder.") { path };
-        cmd.SetAction(parse => Run(parse.GetValue(path)!, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
-        return cmd;
+        Options Bind(ParseResult parse) => new(parse.GetValue(path)!);
+        return new BoundCommand<Options>("inspect", "List every tensor of a safetensors file or model folder.", Bind, Run) { path };
     }
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -45,8 +46,9 @@ internal static class InspectCommand
     }
 
     /// <summary>The command itself, with its output streams given (tests pass StringWriters).</summary>
-    internal static int Run(string path, TextWriter stdout, TextWriter stderr)
+    internal static int Run(Options o, TextWriter stdout, TextWriter stderr)
     {
+        string path = o.Path;
         if (File.Exists(path))
         {
             try

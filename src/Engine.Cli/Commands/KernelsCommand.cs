@@ -16,13 +16,16 @@ internal static class KernelsCommand
     public static Command Create()
     {
         var arch = new Option<string>("--arch") { Description = "sm_XX (CUBIN) or compute_XX (PTX); default: the GPU's, else sm_80" };
-        var cmd = new Command("kernels", "Compile every CUDA kernel with NVRTC and list each with its status.") { arch };
-        cmd.SetAction(parse => Run(parse.GetValue(arch), Console.Out, Console.Error));
-        return cmd;
+        Options Bind(ParseResult parse) => new(parse.GetValue(arch));
+        return new BoundCommand<Options>("kernels", "Compile every CUDA kernel with NVRTC and list each with its status.", Bind, Run) { arch };
     }
 
-    public static int Run(string? arch, TextWriter output, TextWriter error)
+    /// <param name="Arch">null: the GPU's architecture, else sm_80</param>
+    public sealed record Options(string? Arch);
+
+    public static int Run(Options o, TextWriter output, TextWriter error)
     {
+        string? arch = o.Arch;
         if (!NativeLibraryResolver.TryLoad(CudaLibrary.Nvrtc, out _, out var tried))
         {
             error.WriteLine($"kernels: NVRTC not found (tried {string.Join(", ", tried)}); install libnvrtc (docs/gpu.md) or set {NativeLibraryResolver.PathVariable}");

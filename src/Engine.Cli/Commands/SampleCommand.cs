@@ -22,15 +22,18 @@ internal static class SampleCommand
         var n = new Option<int>("--n") { Description = "number of images", DefaultValueFactory = _ => 4 };
         var output = new Option<string>("--out") { Description = "PNG grid to write", DefaultValueFactory = _ => "grid.png" };
         var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        var cmd = new Command("sample", "Generate images from a prompt and write them as a PNG grid.") { model, prompt, negative, steps, cfg, eta, seed, n, output, backend };
-        cmd.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(negative)!, new SampleSettings(
-            parse.GetValue(steps), parse.GetValue(cfg), parse.GetValue(eta), parse.GetValue(seed), parse.GetValue(n)),
-            parse.GetValue(output)!, parse.GetValue(backend)!, Console.Out, Console.Error));
-        return cmd;
+        Options Bind(ParseResult parse) => new(parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(negative)!,
+            new SampleSettings(parse.GetValue(steps), parse.GetValue(cfg), parse.GetValue(eta), parse.GetValue(seed), parse.GetValue(n)),
+            parse.GetValue(output)!, parse.GetValue(backend)!);
+        return new BoundCommand<Options>("sample", "Generate images from a prompt and write them as a PNG grid.", Bind, Run)
+            { model, prompt, negative, steps, cfg, eta, seed, n, output, backend };
     }
 
-    public static int Run(string modelDir, string prompt, string negative, SampleSettings settings, string outPath, string backend, TextWriter output, TextWriter error)
+    public sealed record Options(string Model, string Prompt, string Negative, SampleSettings Settings, string Out, string Backend);
+
+    public static int Run(Options o, TextWriter output, TextWriter error)
     {
+        var (modelDir, prompt, negative, settings, outPath, backend) = o;
         if (settings.Steps < 1 || settings.Count < 1)
         {
             error.WriteLine("sample: --steps and --n must be ≥ 1");

@@ -16,16 +16,25 @@ internal static class SelftestCommand
     {
         var backend = new Option<string>("--backend") { Description = "cuda (the only backend with kernels to check)", DefaultValueFactory = _ => "cuda" };
         var filter = new Option<string?>("--filter") { Description = "only ops whose name contains this text" };
-        var cmd = new Command("selftest", "Run every CUDA kernel against the CPU ops on random inputs and report the errors.") { backend, filter };
-        cmd.SetAction(parse => Run(parse.GetValue(backend)!, parse.GetValue(filter), Console.Out, Console.Error));
-        return cmd;
+        Options Bind(ParseResult parse) => new(parse.GetValue(backend)!, parse.GetValue(filter));
+        return new BoundCommand<Options>("selftest", "Run every CUDA kernel against the CPU ops on random inputs and report the errors.", Bind, Run) { backend, filter };
     }
 
-    public static int Run(string backend, string? filter, TextWriter output, TextWriter error)
+    /// <param name="Filter">null: every op</param>
+    public sealed record Options(string Backend, string? Filter);
+
+    public static int Run(Options o, TextWriter output, TextWriter error)
     {
+        var (backend, filter) = o;
         if (backend != "cuda")
         {
             error.WriteLine($"selftest: --backend must be cuda, not '{backend}' (the CPU ops are the reference)");
+            return 2;
+        }
+        // A filter that selects nothing would report "0 passed, 0 failed" and exit 0: a typo must not read as a pass.
+        if (filter is not null && !SelftestOps.All.Any(op => op.Name.Contains(filter, StringComparison.Ordinal)))
+        {
+            error.WriteLine($"selftest: --filter '{filter}' matches no op (op names are case-sensitive, e.g. '{SelftestOps.All[0].Name}')");
             return 2;
         }
         using var ctx = CudaContext.TryCreate(out string reason);

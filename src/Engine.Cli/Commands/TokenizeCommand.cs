@@ -17,15 +17,15 @@ internal static class TokenizeCommand
         var tokenizer = new Option<string>("--tokenizer") { Description = "folder with vocab.json and merges.txt (e.g. <model>/tokenizer)", Required = true };
         var maxLength = new Option<int>("--max-length") { Description = "ids per prompt: BOS, tokens, EOS, padding", DefaultValueFactory = _ => 77 };
         var json = new Option<bool>("--json") { Description = "print a JSON array of {prompt, ids, tokens}" };
-        var cmd = new Command("tokenize", "Print the CLIP token ids of prompts.") { prompts, tokenizer, maxLength, json };
-        cmd.SetAction(parse => Run(
-            parse.GetValue(tokenizer)!, parse.GetValue(prompts)!, parse.GetValue(maxLength), parse.GetValue(json),
-            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
-        return cmd;
+        Options Bind(ParseResult parse) => new(parse.GetValue(tokenizer)!, parse.GetValue(prompts)!, parse.GetValue(maxLength), parse.GetValue(json));
+        return new BoundCommand<Options>("tokenize", "Print the CLIP token ids of prompts.", Bind, Run) { prompts, tokenizer, maxLength, json };
     }
 
-    static int Run(string dir, string[] prompts, int maxLength, bool json, TextWriter stdout, TextWriter stderr)
+    public sealed record Options(string Tokenizer, string[] Prompts, int MaxLength, bool Json);
+
+    static int Run(Options o, TextWriter stdout, TextWriter stderr)
     {
+        var (dir, prompts, maxLength, json) = o;
         if (maxLength < 2)
         {
             stderr.WriteLine($"tokenize: --max-length must be at least 2 (BOS and EOS), got {maxLength}");

@@ -21,15 +21,16 @@ internal static class VerifyCommand
         var folder = new Argument<string>("fixture-folder") { Description = "a fixture folder: diffusers components plus cases.safetensors (docs/fixtures.md)" };
         var verbose = new Option<bool>("--verbose") { Description = "one line for every compared tensor, not only each group's worst and the failures" };
         var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        var cmd = new Command("verify", "Compare the engine's models and schedulers with a reference fixture folder.") { folder, verbose, backend };
-        cmd.SetAction(parse => Run(parse.GetValue(folder)!, parse.GetValue(verbose), parse.GetValue(backend)!,
-            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
-        return cmd;
+        Options Bind(ParseResult parse) => new(parse.GetValue(folder)!, parse.GetValue(verbose), parse.GetValue(backend)!);
+        return new BoundCommand<Options>("verify", "Compare the engine's models and schedulers with a reference fixture folder.", Bind, Run) { folder, verbose, backend };
     }
 
+    public sealed record Options(string Folder, bool Verbose, string Backend);
+
     /// <summary>The command itself, with its output streams given (tests pass StringWriters).</summary>
-    internal static int Run(string folder, bool verbose, string backend, TextWriter stdout, TextWriter stderr)
+    internal static int Run(Options o, TextWriter stdout, TextWriter stderr)
     {
+        var (folder, verbose, backend) = o;
         if (!Directory.Exists(folder))
         {
             stderr.WriteLine($"verify: no such folder: {folder}");

@@ -17,48 +17,54 @@ internal static class WorldClassifierCommand
         var evalN = new Option<int>("--eval") { Description = "fresh images per accuracy measurement", DefaultValueFactory = _ => d.EvalImages };
         var output = new Option<string>("--out") { Description = "folder to write classifier.safetensors and config.json to", DefaultValueFactory = _ => "models/classifier" };
         var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var cmd = new Command("classifier", "Train the classifier that labels shape, colour and style (the ruler's reader).")
-            { steps, batch, lr, seed, evalN, output, backend };
-        cmd.SetAction(parse =>
-        {
-            var s = d with
+        Options Bind(ParseResult parse) => new(
+            d with
             {
                 Steps = parse.GetValue(steps),
                 Batch = parse.GetValue(batch),
                 LearningRate = parse.GetValue(lr),
                 Seed = parse.GetValue(seed),
                 EvalImages = parse.GetValue(evalN),
-            };
-            if (s.Steps < 1 || s.Batch < 2 || s.EvalImages < 1 || !(s.LearningRate > 0))
-            {
-                Console.Error.WriteLine("world classifier: --steps and --eval must be ≥ 1, --batch ≥ 2 and --lr > 0");
-                return 2;
-            }
-            var ops = Backends.Select(parse.GetValue(backend)!, Console.Error);
-            if (ops is null) return 2;
-            var config = new ClassifierConfig();
-            using var model = new WorldClassifier(config, ops, trainable: true);
-            Console.WriteLine($"world classifier: {model.Parameters.Layout.TotalCount:N0} parameters, {s.Steps} steps of {s.Batch}, lr {s.LearningRate}, {ops.Name}");
-            var bar = new ProgressBar("classifier", Console.Error);
-            var clock = Stopwatch.StartNew();
-            double loss = ClassifierTrainer.Train(model, s, (step, l) => bar.Report(step, s.Steps, $"loss {l:F4}"));
-            double seconds = clock.Elapsed.TotalSeconds;
-            var clean = ClassifierTrainer.Evaluate(model, s.EvalImages, s.Seed + 1000, augmented: false);
-            var augmented = ClassifierTrainer.Evaluate(model, s.EvalImages, s.Seed + 2000, augmented: true);
-            Console.WriteLine($"trained in {seconds:F0} s, final loss {loss:F4}");
-            Console.WriteLine($"accuracy on {s.EvalImages} fresh renders: {clean}");
-            Console.WriteLine($"accuracy on {s.EvalImages} augmented renders: {augmented}");
-            string dir = parse.GetValue(output)!;
-            string command = $"doco world classifier --steps {s.Steps} --batch {s.Batch} --lr {s.LearningRate} --seed {s.Seed}";
-            model.Save(dir, config with
-            {
-                Training = new ClassifierTraining(s.Steps, s.Batch, s.LearningRate, s.Seed, Math.Round(loss, 5), Math.Round(seconds, 1), command),
-                AccuracyClean = clean,
-                AccuracyAugmented = augmented,
-            });
-            Console.WriteLine($"wrote {dir}");
-            return 0;
+            },
+            parse.GetValue(output)!, parse.GetValue(backend)!);
+        return new BoundCommand<Options>("classifier", "Train the classifier that labels shape, colour and style (the ruler's reader).", Bind, Run)
+            { steps, batch, lr, seed, evalN, output, backend };
+    }
+
+    /// <param name="Out">folder for classifier.safetensors and config.json</param>
+    public sealed record Options(ClassifierSettings Settings, string Out, string Backend);
+
+    public static int Run(Options o, TextWriter output, TextWriter error)
+    {
+        var s = o.Settings;
+        if (s.Steps < 1 || s.Batch < 2 || s.EvalImages < 1 || !(s.LearningRate > 0))
+        {
+            error.WriteLine("world classifier: --steps and --eval must be ≥ 1, --batch ≥ 2 and --lr > 0");
+            return 2;
+        }
+        var ops = Backends.Select(o.Backend, error);
+        if (ops is null) return 2;
+        var config = new ClassifierConfig();
+        using var model = new WorldClassifier(config, ops, trainable: true);
+        output.WriteLine($"world classifier: {model.Parameters.Layout.TotalCount:N0} parameters, {s.Steps} steps of {s.Batch}, lr {s.LearningRate}, {ops.Name}");
+        var bar = new ProgressBar("classifier", error);
+        var clock = Stopwatch.StartNew();
+        double loss = ClassifierTrainer.Train(model, s, (step, l) => bar.Report(step, s.Steps, $"loss {l:F4}"));
+        double seconds = clock.Elapsed.TotalSeconds;
+        var clean = ClassifierTrainer.Evaluate(model, s.EvalImages, s.Seed + 1000, augmented: false);
+        var augmented = ClassifierTrainer.Evaluate(model, s.EvalImages, s.Seed + 2000, augmented: true);
+        output.WriteLine($"trained in {seconds:F0} s, final loss {loss:F4}");
+        output.WriteLine($"accuracy on {s.EvalImages} fresh renders: {clean}");
+        output.WriteLine($"accuracy on {s.EvalImages} augmented renders: {augmented}");
+        string dir = o.Out;
+        string command = $"doco world classifier --steps {s.Steps} --batch {s.Batch} --lr {s.LearningRate} --seed {s.Seed}";
+        model.Save(dir, config with
+        {
+            Training = new ClassifierTraining(s.Steps, s.Batch, s.LearningRate, s.Seed, Math.Round(loss, 5), Math.Round(seconds, 1), command),
+            AccuracyClean = clean,
+            AccuracyAugmented = augmented,
         });
-        return cmd;
+        output.WriteLine($"wrote {dir}");
+        return 0;
     }
 }

@@ -7,6 +7,11 @@ namespace Engine.Cli.Commands;
 /// <summary><c>doco world quality</c>: a model's accuracy on held-out attribute triples against the quality bar.</summary>
 internal static class WorldQualityCommand
 {
+    /// <param name="Model">null: models/world, searched upwards</param>
+    /// <param name="Classifier">null: models/classifier, searched upwards</param>
+    /// <param name="Grid">null: no PNG of the samples</param>
+    public sealed record Options(string? Model, string? Classifier, int N, RulerSampling Sampling, string? Grid, bool Trained, string Backend);
+
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = "diffusers folder of the model (default: models/world, searched upwards)" };
@@ -17,28 +22,35 @@ internal static class WorldQualityCommand
         var grid = new Option<string?>("--grid") { Description = "also write every sample to this PNG, one row per prompt (prompts in a .txt beside it)" };
         var trained = new Option<bool>("--trained") { Description = "sample trained triples instead of held-out ones (a diagnostic, not the bar)" };
         var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var cmd = new Command("quality", "Check a model against the quality bar (shape ≥ 85 %, colour ≥ 90 %, style ≥ 75 % on held-out triples).")
+        Options Bind(ParseResult parse) => new(parse.GetValue(model), parse.GetValue(classifier), parse.GetValue(n),
+            new RulerSampling(parse.GetValue(steps), parse.GetValue(cfg)), parse.GetValue(grid), parse.GetValue(trained), parse.GetValue(backend)!);
+        return new BoundCommand<Options>("quality", "Check a model against the quality bar (shape ≥ 85 %, colour ≥ 90 %, style ≥ 75 % on held-out triples).", Bind, Run)
             { model, classifier, n, steps, cfg, grid, trained, backend };
-        cmd.SetAction(parse =>
+    }
+
+    public static int Run(Options o, TextWriter output, TextWriter error)
+    {
+        if (o.N < 1 || o.Sampling.Steps < 1)
         {
-            var ops = Backends.Select(parse.GetValue(backend)!, Console.Error);
-            if (ops is null) return 2;
-            string? modelDir = EvalCommand.ResolveModel(parse.GetValue(model), "world quality");
-            using var clf = EvalCommand.LoadClassifier(parse.GetValue(classifier), ops, "world quality");
-            if (modelDir is null || clf is null) return 2;
-            using var pipe = new TextToImage(modelDir, ops);
-            var sampler = new PipelineSampler(pipe, new RulerSampling(parse.GetValue(steps), parse.GetValue(cfg)));
-            var bar = new ProgressBar("quality", Console.Error);
-            var q = QualityBar.Measure(sampler, clf, parse.GetValue(n), progress: (d, t) => bar.Report(d, t), trained: parse.GetValue(trained));
-            Console.WriteLine(parse.GetValue(trained) ? "trained triples (diagnostic, not the bar): " + q : q.ToString());
-            foreach (var line in q.Breakdown()) Console.WriteLine(line);
-            if (parse.GetValue(grid) is { } gridPath)
-            {
-                q.SaveGrid(gridPath);
-                Console.WriteLine($"samples: {gridPath}");
-            }
-            return q.Passes ? 0 : 1;
-        });
-        return cmd;
+            error.WriteLine("world quality: --n and --steps must be ≥ 1");
+            return 2;
+        }
+        var ops = Backends.Select(o.Backend, error);
+        if (ops is null) return 2;
+        string? modelDir = EvalCommand.ResolveModel(o.Model, "world quality", error);
+        using var clf = EvalCommand.LoadClassifier(o.Classifier, ops, "world quality", error);
+        if (modelDir is null || clf is null) return 2;
+        using var pipe = new TextToImage(modelDir, ops);
+        var sampler = new PipelineSampler(pipe, o.Sampling);
+        var bar = new ProgressBar("quality", error);
+        var q = QualityBar.Measure(sampler, clf, o.N, progress: (d, t) => bar.Report(d, t), trained: o.Trained);
+        output.WriteLine(o.Trained ? "trained triples (diagnostic, not the bar): " + q : q.ToString());
+        foreach (var line in q.Breakdown()) output.WriteLine(line);
+        if (o.Grid is { } gridPath)
+        {
+            q.SaveGrid(gridPath);
+            output.WriteLine($"samples: {gridPath}");
+        }
+        return q.Passes ? 0 : 1;
     }
 }

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Text.Json;
-using Engine.Cli.Commands;
 using Engine.Tests.Text;
 
 namespace Engine.Tests.Cli;
@@ -8,13 +6,7 @@ namespace Engine.Tests.Cli;
 /// <summary><c>doco tokenize</c>, run in-process with captured output.</summary>
 public class TokenizeCommandTests
 {
-    static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int exit = TokenizeCommand.Create().Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    static (int Exit, string Out, string Err) Run(params string[] args) => Doco.Run(["tokenize", .. args]);
 
     [Fact]
     public void Text_PrintsIdsAndTokensPerPrompt()

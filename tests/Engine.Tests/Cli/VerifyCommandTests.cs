@@ -1,5 +1,3 @@
-using Engine.Cli.Commands;
-
 namespace Engine.Tests.Cli;
 
 /// <summary><c>doco verify</c> on the tiny-sd fixture, run in-process with captured output.</summary>
@@ -7,13 +5,8 @@ public class VerifyCommandTests
 {
     private static readonly string Fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-sd");
 
-    private static (int Exit, string Out, string Err) Run(string folder, bool verbose = false)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int exit = VerifyCommand.Run(folder, verbose, "cpu", stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(string folder, bool verbose = false) =>
+        Doco.Run(["verify", folder, "--backend", "cpu", .. verbose ? ["--verbose"] : Array.Empty<string>()]);
 
     [Fact]
     public void TinySd_AllPass_OneLinePerGroupAndASummary()
@@ -57,6 +50,18 @@ public class VerifyCommandTests
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    [Theory]
+    [InlineData("tpu", "unknown backend 'tpu' (auto, cpu or cuda)")]
+    [InlineData("cuda", "")] // a GPU present or not, verify's pipeline still runs on host memory: one line, exit 2
+    public void Backend_OtherThanCpuOrAuto_Exit2WithOneLine(string backend, string message)
+    {
+        var (exit, output, err) = Doco.Run("verify", Fixture, "--backend", backend);
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith(message, err, StringComparison.Ordinal);
     }
 
     [Fact]

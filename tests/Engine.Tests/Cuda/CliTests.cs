@@ -1,8 +1,8 @@
 using Engine.Cli;
-using Engine.Cli.Commands;
 using Engine.Cpu;
 using Engine.Cuda;
 using Engine.Cuda.Interop;
+using Engine.Tests.Cli;
 
 namespace Engine.Tests.Cuda;
 
@@ -14,24 +14,22 @@ public class CliTests
     public void KernelsVerb_ListsEveryKernelOk(string arch)
     {
         Skip.IfNot(NativeLibraryResolver.TryLoad(CudaLibrary.Nvrtc, out _, out _), "libnvrtc not found (docs/gpu.md)");
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Assert.Equal(0, KernelsCommand.Run(arch, output, error));
-        string text = output.ToString();
+        var (exit, text, error) = Doco.Run("kernels", "--arch", arch);
+        Assert.Equal(0, exit);
         Assert.Contains($"target {arch}", text);
         foreach (var entry in KernelSources.All.SelectMany(s => s.Entries))
             Assert.Matches($@"\n\s+{entry}\s+OK\r?\n", text);
-        Assert.Empty(error.ToString());
+        Assert.Empty(error);
     }
 
     [SkippableFact]
     public void KernelsVerb_BadArch_Exit2()
     {
         Skip.IfNot(NativeLibraryResolver.TryLoad(CudaLibrary.Nvrtc, out _, out _), "libnvrtc not found (docs/gpu.md)");
-        var error = new StringWriter();
-        Assert.Equal(2, KernelsCommand.Run("sm_1", TextWriter.Null, error));
-        Assert.Contains("cannot target sm_1", error.ToString());
-        Assert.Equal(2, KernelsCommand.Run("gfx90a", TextWriter.Null, error));
+        var (exit, _, error) = Doco.Run("kernels", "--arch", "sm_1");
+        Assert.Equal(2, exit);
+        Assert.Contains("cannot target sm_1", error);
+        Assert.Equal(2, Doco.Run("kernels", "--arch", "gfx90a").Exit);
     }
 
     [SkippableFact]

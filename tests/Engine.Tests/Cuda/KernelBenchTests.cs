@@ -1,7 +1,7 @@
 using Engine.Cli.Bench;
-using Engine.Cli.Commands;
 using Engine.Cuda;
 using Engine.Cuda.Ops;
+using Engine.Tests.Cli;
 using Xunit.Abstractions;
 
 namespace Engine.Tests.Cuda;
@@ -46,31 +46,33 @@ public class KernelBenchTests(ITestOutputHelper log)
     [Fact]
     public void CpuBackend_PrintsTheTable()
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Assert.Equal(0, BenchKernelsCommand.Run("cpu", "tiny", 1, 0, output, error));
-        string text = output.ToString();
+        var (exit, text, error) = Doco.Run("bench", "kernels", "--backend", "cpu", "--config", "tiny", "--batch", "1", "--min-time", "0");
+        Assert.Equal(0, exit);
         foreach (string op in new[] { "device copy", "gradient surgery", "AdamW", "attn1.to_q, FP32", "attn1 (self) backward", "conv 3×3 forward" })
             Assert.Contains(op, text);
         Assert.DoesNotContain("TF32", text); // no TF32 on the CPU: the row is left out, not faked
-        Assert.Empty(error.ToString());
+        Assert.Empty(error);
     }
 
     [SkippableFact]
     public void BadArguments_Exit2WithOneLine()
     {
-        var error = new StringWriter();
-        Assert.Equal(2, BenchKernelsCommand.Run("cpu", "sd14", 1, 0, TextWriter.Null, error));
-        Assert.Contains("unknown --config 'sd14'", error.ToString());
-        Assert.Equal(2, BenchKernelsCommand.Run("cpu", "tiny", 0, 0, TextWriter.Null, error));
-        Assert.Contains("--batch must be ≥ 1", error.ToString());
-        Assert.Equal(2, BenchKernelsCommand.Run("cpu", "tiny", 1, double.NaN, TextWriter.Null, error));
-        Assert.Contains("--min-time", error.ToString());
+        static (int Exit, string Out, string Err) Bench(params string[] overrides) =>
+            Doco.Run(Doco.With(["bench", "kernels", "--backend", "cpu", "--config", "tiny", "--batch", "1", "--min-time", "0"], overrides));
+        var (exit, _, error) = Bench("--config", "sd14");
+        Assert.Equal(2, exit);
+        Assert.Contains("unknown --config 'sd14'", error);
+        (exit, _, error) = Bench("--batch", "0");
+        Assert.Equal(2, exit);
+        Assert.Contains("--batch must be ≥ 1", error);
+        (exit, _, error) = Bench("--min-time", "NaN");
+        Assert.Equal(2, exit);
+        Assert.Contains("--min-time", error);
 
         using (var ctx = CudaContext.TryCreate(out _))
             Skip.If(ctx is not null, "a CUDA device is present: --backend cuda is not an error here");
-        var cudaError = new StringWriter();
-        Assert.Equal(2, BenchKernelsCommand.Run("cuda", "tiny", 1, 0, TextWriter.Null, cudaError));
-        Assert.StartsWith("no usable CUDA GPU", cudaError.ToString());
+        (exit, _, error) = Bench("--backend", "cuda");
+        Assert.Equal(2, exit);
+        Assert.StartsWith("no usable CUDA GPU", error);
     }
 }

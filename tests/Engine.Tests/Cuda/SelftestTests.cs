@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Engine.Cli.Commands;
 using Engine.Cli.Selftest;
 using Engine.Cuda;
+using Engine.Tests.Cli;
 using Xunit.Abstractions;
 
 namespace Engine.Tests.Cuda;
@@ -18,20 +19,19 @@ public class SelftestTests(ITestOutputHelper log)
         using (var ctx = CudaContext.TryCreate(out _))
             Skip.If(ctx is not null, "a CUDA GPU is present");
         using var probe = CudaContext.TryCreate(out string reason);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Assert.Equal(2, SelftestCommand.Run("cuda", null, output, error));
-        Assert.Equal(reason + Environment.NewLine, error.ToString());
+        var (exit, output, error) = Doco.Run("selftest", "--backend", "cuda");
+        Assert.Equal(2, exit);
+        Assert.Equal(reason + Environment.NewLine, error);
         Assert.StartsWith("no usable CUDA GPU: ", reason);
-        Assert.Empty(output.ToString());
+        Assert.Empty(output);
     }
 
     [Fact]
     public void NonCudaBackend_Exit2()
     {
-        var error = new StringWriter();
-        Assert.Equal(2, SelftestCommand.Run("cpu", null, TextWriter.Null, error));
-        Assert.Contains("--backend must be cuda", error.ToString());
+        var (exit, _, error) = Doco.Run("selftest", "--backend", "cpu");
+        Assert.Equal(2, exit);
+        Assert.Contains("--backend must be cuda", error);
     }
 
     [Fact]

@@ -1,20 +1,12 @@
-using System.CommandLine;
 using Engine.Cli;
-using Engine.Cli.Commands;
+using Engine.Tests.IO;
 
-namespace Engine.Tests.IO;
+namespace Engine.Tests.Cli;
 
 /// <summary><c>doco inspect</c> run in-process through System.CommandLine with captured output.</summary>
 public class InspectCommandTests
 {
-    private static (int Code, string Out, string Err) Inspect(string path)
-    {
-        var root = new RootCommand { InspectCommand.Create() };
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        int code = root.Parse(["inspect", path]).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Inspect(string path) => Doco.Run("inspect", path);
 
     [Fact]
     public void UnetFile_ListsEveryTensor_WithTotalsAndMetadata()
