@@ -27,5 +27,35 @@ internal sealed class BoundCommand<TOptions> : Command, IBoundCommand
         SetAction(parse => run(bind(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
     }
 
+    /// <summary>
+    /// A verb that can stop early: the first Ctrl-C cancels <c>run</c>'s token (the verb stops where it can, saving
+    /// what it must); a second Ctrl-C ends the process as usual.
+    /// </summary>
+    public BoundCommand(string name, string description, Func<ParseResult, TOptions> bind, Func<TOptions, TextWriter, TextWriter, CancellationToken, int> run)
+        : base(name, description)
+    {
+        _bind = bind;
+        SetAction(parse =>
+        {
+            var options = bind(parse);
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (cts.IsCancellationRequested) return; // the second Ctrl-C: not cancelled, so the process ends
+                e.Cancel = true;
+                cts.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                return run(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cts.Token);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+    }
+
     public object Bind(ParseResult parse) => _bind(parse);
 }

@@ -45,57 +45,33 @@ internal static class CompareCommand
         public int RulerSeed { get; init; }
     }
 
-    private sealed class Cli
-    {
-        public readonly Option<string> Protocol = new("--protocol") { Description = "paper: each method's own recipe, scaled to the world by one factor; equal-updates: the world's settings and --updates UNet updates for all", DefaultValueFactory = _ => "paper" };
-        public readonly Option<int> Updates = new("--updates") { Description = "equal-updates: UNet updates per method (DoCo adds half as many discriminator-only warm-up steps)", DefaultValueFactory = _ => 80 };
-        public readonly Option<string> Seeds = new("--seeds") { Description = "comma-separated seeds; every method runs once per seed", DefaultValueFactory = _ => "42,1,2" };
-        public readonly Option<string> Concept = new("--concept") { Description = "concept to erase", DefaultValueFactory = _ => "star" };
-        public readonly Option<string> Anchor = new("--anchor") { Description = "anchor concept", DefaultValueFactory = _ => "circle" };
-        public readonly Option<string> Type = new("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
-        public readonly Option<string> Only = new("--only") { Description = "comma-separated subset of: " + string.Join(", ", Variants.Select(v => v.Name)) };
-        public readonly Option<bool> Quick = new("--quick") { Description = "shortened runs and the quick ruler (for CI)" };
-        public readonly Option<string> Out = new("--out") { Description = "output folder", DefaultValueFactory = _ => "compare" };
-        public readonly Option<int> RulerSeed = new("--ruler-seed") { Description = "the ruler's seed (its prompt fills and sample seeds)", DefaultValueFactory = _ => 0 };
-
-        public Options Bind(ParseResult p) => new()
-        {
-            Protocol = p.GetValue(Protocol)!,
-            Updates = p.GetValue(Updates),
-            Seeds = p.GetValue(Seeds)!,
-            Concept = p.GetValue(Concept)!,
-            Anchor = p.GetValue(Anchor)!,
-            Type = p.GetValue(Type)!,
-            Only = p.GetValue(Only),
-            Quick = p.GetValue(Quick),
-            Out = p.GetValue(Out)!,
-            RulerSeed = p.GetValue(RulerSeed),
-        };
-
-        public Command Command()
-        {
-            var cmd = new Command("compare", "Run DoCo, its two ablations, Concept Ablation and ESD on the built-in world over several seeds and tabulate the ruler.");
-            foreach (var field in typeof(Cli).GetFields())
-                if (field.GetValue(this) is Option o) cmd.Options.Add(o);
-            return cmd;
-        }
-    }
-
-    /// <summary>The options of a command line, through the real parser.</summary>
-    public static Options Parse(params string[] args)
-    {
-        var cli = new Cli();
-        var parse = cli.Command().Parse(args);
-        if (parse.Errors.Count > 0) throw new ArgumentException(string.Join("; ", parse.Errors.Select(e => e.Message)));
-        return cli.Bind(parse);
-    }
-
     public static Command Create()
     {
-        var cli = new Cli();
-        var cmd = cli.Command();
-        cmd.SetAction(parse => Run(cli.Bind(parse), Console.Out, Console.Error));
-        return cmd;
+        var protocol = new Option<string>("--protocol") { Description = "paper: each method's own recipe, scaled to the world by one factor; equal-updates: the world's settings and --updates UNet updates for all", DefaultValueFactory = _ => "paper" };
+        var updates = new Option<int>("--updates") { Description = "equal-updates: UNet updates per method (DoCo adds half as many discriminator-only warm-up steps)", DefaultValueFactory = _ => 80 };
+        var seeds = new Option<string>("--seeds") { Description = "comma-separated seeds; every method runs once per seed", DefaultValueFactory = _ => "42,1,2" };
+        var concept = new Option<string>("--concept") { Description = "concept to erase", DefaultValueFactory = _ => "star" };
+        var anchor = new Option<string>("--anchor") { Description = "anchor concept", DefaultValueFactory = _ => "circle" };
+        var type = new Option<string>("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
+        var only = new Option<string>("--only") { Description = "comma-separated subset of: " + string.Join(", ", Variants.Select(v => v.Name)) };
+        var quick = new Option<bool>("--quick") { Description = "shortened runs and the quick ruler (for CI)" };
+        var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "compare" };
+        var rulerSeed = new Option<int>("--ruler-seed") { Description = "the ruler's seed (its prompt fills and sample seeds)", DefaultValueFactory = _ => 0 };
+        Options Bind(ParseResult p) => new()
+        {
+            Protocol = p.GetValue(protocol)!,
+            Updates = p.GetValue(updates),
+            Seeds = p.GetValue(seeds)!,
+            Concept = p.GetValue(concept)!,
+            Anchor = p.GetValue(anchor)!,
+            Type = p.GetValue(type)!,
+            Only = p.GetValue(only),
+            Quick = p.GetValue(quick),
+            Out = p.GetValue(output)!,
+            RulerSeed = p.GetValue(rulerSeed),
+        };
+        return new BoundCommand<Options>("compare", "Run DoCo, its two ablations, Concept Ablation and ESD on the built-in world over several seeds and tabulate the ruler.", Bind, Run)
+            { protocol, updates, seeds, concept, anchor, type, only, quick, output, rulerSeed };
     }
 
     public static int Run(Options o, TextWriter output, TextWriter error)

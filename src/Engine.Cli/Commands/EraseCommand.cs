@@ -65,133 +65,94 @@ internal static class EraseCommand
         public int RulerSeed { get; init; }
     }
 
-    /// <summary>The verb's options, one field each, so that <see cref="Bind"/> reads every one of them.</summary>
-    private sealed class Cli
-    {
-        public readonly Option<string> Model = new("--model") { Description = "a diffusers model folder (default: models/world above the current folder)" };
-        public readonly Option<string> Concept = new("--concept") { Description = "the concept to erase, c*" };
-        public readonly Option<string> Anchor = new("--anchor") { Description = "the anchor concept c_a it is mapped to" };
-        public readonly Option<string> Type = new("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
-        public readonly Option<string> Method = new("--method") { Description = "doco, ca or esd", DefaultValueFactory = _ => "doco" };
-        public readonly Option<string> Surgery = new("--surgery") { Description = "DoCo gradient surgery: projection (default), official or none" };
-        public readonly Option<int?> Steps = new("--steps") { Description = "training iterations, warm-up included" };
-        public readonly Option<int?> Warmup = new("--warmup") { Description = "DoCo discriminator-only iterations" };
-        public readonly Option<int?> Batch = new("--batch") { Description = "batch size B" };
-        public readonly Option<float?> Lr = new("--lr") { Description = "UNet learning rate" };
-        public readonly Option<float?> Dlr = new("--dlr") { Description = "discriminator learning rate" };
-        public readonly Option<int?> Anchors = new("--anchors") { Description = "number of anchor images to sample" };
-        public readonly Option<int?> AnchorSteps = new("--anchor-steps") { Description = "DDIM steps per anchor image" };
-        public readonly Option<string> Train = new("--train") { Description = "trainable UNet parameters: kv, attention, full, esd-x or esd-u" };
-        public readonly Option<string> Out = new("--out") { Description = "output folder", DefaultValueFactory = _ => "erased" };
-        public readonly Option<string> Cache = new("--cache") { Description = "anchor image cache folder (default: --out/cache)" };
-        public readonly Option<bool> Resume = new("--resume") { Description = "continue from --out/checkpoint.safetensors" };
-        public readonly Option<ulong> Seed = new("--seed") { Description = "seed of every random draw", DefaultValueFactory = _ => 42UL };
-        public readonly Option<string> Backend = new("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "checkpoint interval in steps (0: only at the end)" };
-        public readonly Option<int?> EsdDdimSteps = new("--esd-ddim-steps") { Description = "ESD: DDIM steps of the partial sampling" };
-        public readonly Option<bool> Leak = new("--official-d-leak") { Description = "DoCo: reproduce the official code's discriminator-gradient leak" };
-        public readonly Option<bool> ApplyRetainGrad = new("--apply-retain-grad") { Description = "DoCo: add the clipped retain gradient to the update (ablation)" };
-        public readonly Option<bool?> Eval = new("--eval") { Description = "measure the erasure with the built-in world's ruler before and after (default: on for the built-in model)" };
-        public readonly Option<bool> Quick = new("--quick") { Description = "a shortened run: 6 steps, 8 anchor images, the quick ruler (for CI)" };
-        public readonly Option<bool> SingleFile = new("--single-file") { Description = "also write the erased model as one single-file checkpoint" };
-        public readonly Option<bool> NoDomainCorrection = new("--no-domain-correction") { Description = "DoCo ablation: Concept Ablation's regression onto the frozen anchor prediction instead of the discriminator" };
-        public readonly Option<bool> DiscriminatorOnly = new("--discriminator-only") { Description = "DoCo: train only the discriminator (warm-up = steps) and log when it tells real from fake" };
-        public readonly Option<int?> AdvTMin = new("--adv-tmin") { Description = "DoCo: lowest timestep fed to the adversarial loss (default 0)" };
-        public readonly Option<int?> AdvTMax = new("--adv-tmax") { Description = "DoCo: timesteps fed to the adversarial loss stay below this (default: the schedule's T)" };
-        public readonly Option<bool?> HFlip = new("--hflip") { Description = "mirror anchor images left-right at random (the official README's --hflip)" };
-        public readonly Option<int?> DiscLayers = new("--disc-layers") { Description = "DoCo: the PatchGAN's stride-2 BatchNorm blocks (official: 3)" };
-        public readonly Option<int?> DiscWidth = new("--disc-width") { Description = "DoCo: the PatchGAN's first width (official: 64)" };
-
-        public readonly Option<int> RulerSeed = new("--ruler-seed") { Description = "the ruler's seed: its prompt fills and sample seeds (default 0; tune settings on another)", DefaultValueFactory = _ => 0 };
-
-        public readonly Option<string> DiscNorm = new("--disc-norm") { Description = "DoCo: the PatchGAN's normalization, batch (official) or none" };
-
-        public Options Bind(ParseResult p) => new()
-        {
-            Model = p.GetValue(Model),
-            Concept = p.GetValue(Concept),
-            Anchor = p.GetValue(Anchor),
-            Type = p.GetValue(Type)!,
-            Method = p.GetValue(Method)!,
-            Surgery = p.GetValue(Surgery),
-            Steps = p.GetValue(Steps),
-            Warmup = p.GetValue(Warmup),
-            Batch = p.GetValue(Batch),
-            Lr = p.GetValue(Lr),
-            Dlr = p.GetValue(Dlr),
-            Anchors = p.GetValue(Anchors),
-            AnchorSteps = p.GetValue(AnchorSteps),
-            Train = p.GetValue(Train),
-            Out = p.GetValue(Out)!,
-            Cache = p.GetValue(Cache),
-            Resume = p.GetValue(Resume),
-            Seed = p.GetValue(Seed),
-            Backend = p.GetValue(Backend)!,
-            CheckpointEvery = p.GetValue(CheckpointEvery),
-            EsdDdimSteps = p.GetValue(EsdDdimSteps),
-            Leak = p.GetValue(Leak),
-            ApplyRetainGrad = p.GetValue(ApplyRetainGrad),
-            Eval = p.GetValue(Eval),
-            Quick = p.GetValue(Quick),
-            SingleFile = p.GetValue(SingleFile),
-            NoDomainCorrection = p.GetValue(NoDomainCorrection),
-            DiscriminatorOnly = p.GetValue(DiscriminatorOnly),
-            AdvTMin = p.GetValue(AdvTMin),
-            AdvTMax = p.GetValue(AdvTMax),
-            HFlip = p.GetValue(HFlip),
-            DiscLayers = p.GetValue(DiscLayers),
-            DiscWidth = p.GetValue(DiscWidth),
-            RulerSeed = p.GetValue(RulerSeed),
-            DiscNorm = p.GetValue(DiscNorm),
-        };
-
-        public Command Command()
-        {
-            var cmd = new Command("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).");
-            foreach (var field in typeof(Cli).GetFields())
-                if (field.GetValue(this) is Option o) cmd.Options.Add(o);
-            return cmd;
-        }
-    }
-
-    /// <summary>The options of a command line, through the real parser (what the verb's action runs on).</summary>
-    public static Options Parse(params string[] args)
-    {
-        var cli = new Cli();
-        var parse = cli.Command().Parse(args);
-        if (parse.Errors.Count > 0) throw new ArgumentException(string.Join("; ", parse.Errors.Select(e => e.Message)));
-        return cli.Bind(parse);
-    }
-
     public static Command Create()
     {
-        var cli = new Cli();
-        var cmd = cli.Command();
-        cmd.SetAction(parse =>
+        var model = new Option<string>("--model") { Description = "a diffusers model folder (default: models/world above the current folder)" };
+        var concept = new Option<string>("--concept") { Description = "the concept to erase, c*" };
+        var anchor = new Option<string>("--anchor") { Description = "the anchor concept c_a it is mapped to" };
+        var type = new Option<string>("--type") { Description = "object or style", DefaultValueFactory = _ => "object" };
+        var method = new Option<string>("--method") { Description = "doco, ca or esd", DefaultValueFactory = _ => "doco" };
+        var surgery = new Option<string>("--surgery") { Description = "DoCo gradient surgery: projection (default), official or none" };
+        var steps = new Option<int?>("--steps") { Description = "training iterations, warm-up included" };
+        var warmup = new Option<int?>("--warmup") { Description = "DoCo discriminator-only iterations" };
+        var batch = new Option<int?>("--batch") { Description = "batch size B" };
+        var lr = new Option<float?>("--lr") { Description = "UNet learning rate" };
+        var dlr = new Option<float?>("--dlr") { Description = "discriminator learning rate" };
+        var anchors = new Option<int?>("--anchors") { Description = "number of anchor images to sample" };
+        var anchorSteps = new Option<int?>("--anchor-steps") { Description = "DDIM steps per anchor image" };
+        var train = new Option<string>("--train") { Description = "trainable UNet parameters: kv, attention, full, esd-x or esd-u" };
+        var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "erased" };
+        var cache = new Option<string>("--cache") { Description = "anchor image cache folder (default: --out/cache)" };
+        var resume = new Option<bool>("--resume") { Description = "continue from --out/checkpoint.safetensors" };
+        var seed = new Option<ulong>("--seed") { Description = "seed of every random draw", DefaultValueFactory = _ => 42UL };
+        var backend = new Option<string>("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "checkpoint interval in steps (0: only at the end)" };
+        var esdDdimSteps = new Option<int?>("--esd-ddim-steps") { Description = "ESD: DDIM steps of the partial sampling" };
+        var leak = new Option<bool>("--official-d-leak") { Description = "DoCo: reproduce the official code's discriminator-gradient leak" };
+        var applyRetainGrad = new Option<bool>("--apply-retain-grad") { Description = "DoCo: add the clipped retain gradient to the update (ablation)" };
+        var eval = new Option<bool?>("--eval") { Description = "measure the erasure with the built-in world's ruler before and after (default: on for the built-in model)" };
+        var quick = new Option<bool>("--quick") { Description = "a shortened run: 6 steps, 8 anchor images, the quick ruler (for CI)" };
+        var singleFile = new Option<bool>("--single-file") { Description = "also write the erased model as one single-file checkpoint" };
+        var noDomainCorrection = new Option<bool>("--no-domain-correction") { Description = "DoCo ablation: Concept Ablation's regression onto the frozen anchor prediction instead of the discriminator" };
+        var discriminatorOnly = new Option<bool>("--discriminator-only") { Description = "DoCo: train only the discriminator (warm-up = steps) and log when it tells real from fake" };
+        var advTMin = new Option<int?>("--adv-tmin") { Description = "DoCo: lowest timestep fed to the adversarial loss (default 0)" };
+        var advTMax = new Option<int?>("--adv-tmax") { Description = "DoCo: timesteps fed to the adversarial loss stay below this (default: the schedule's T)" };
+        var hflip = new Option<bool?>("--hflip") { Description = "mirror anchor images left-right at random (the official README's --hflip)" };
+        var discLayers = new Option<int?>("--disc-layers") { Description = "DoCo: the PatchGAN's stride-2 BatchNorm blocks (official: 3)" };
+        var discWidth = new Option<int?>("--disc-width") { Description = "DoCo: the PatchGAN's first width (official: 64)" };
+        var rulerSeed = new Option<int>("--ruler-seed") { Description = "the ruler's seed: its prompt fills and sample seeds (default 0; tune settings on another)", DefaultValueFactory = _ => 0 };
+        var discNorm = new Option<string>("--disc-norm") { Description = "DoCo: the PatchGAN's normalization, batch (official) or none" };
+        Options Bind(ParseResult p) => new()
         {
-            var o = cli.Bind(parse);
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                // Stop at the next step boundary and save a checkpoint; a second Ctrl-C kills the process.
-                if (cts.IsCancellationRequested) return;
-                e.Cancel = true;
-                cts.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                return Run(o, Console.Out, Console.Error, cts.Token);
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
-        });
-        return cmd;
+            Model = p.GetValue(model),
+            Concept = p.GetValue(concept),
+            Anchor = p.GetValue(anchor),
+            Type = p.GetValue(type)!,
+            Method = p.GetValue(method)!,
+            Surgery = p.GetValue(surgery),
+            Steps = p.GetValue(steps),
+            Warmup = p.GetValue(warmup),
+            Batch = p.GetValue(batch),
+            Lr = p.GetValue(lr),
+            Dlr = p.GetValue(dlr),
+            Anchors = p.GetValue(anchors),
+            AnchorSteps = p.GetValue(anchorSteps),
+            Train = p.GetValue(train),
+            Out = p.GetValue(output)!,
+            Cache = p.GetValue(cache),
+            Resume = p.GetValue(resume),
+            Seed = p.GetValue(seed),
+            Backend = p.GetValue(backend)!,
+            CheckpointEvery = p.GetValue(checkpointEvery),
+            EsdDdimSteps = p.GetValue(esdDdimSteps),
+            Leak = p.GetValue(leak),
+            ApplyRetainGrad = p.GetValue(applyRetainGrad),
+            Eval = p.GetValue(eval),
+            Quick = p.GetValue(quick),
+            SingleFile = p.GetValue(singleFile),
+            NoDomainCorrection = p.GetValue(noDomainCorrection),
+            DiscriminatorOnly = p.GetValue(discriminatorOnly),
+            AdvTMin = p.GetValue(advTMin),
+            AdvTMax = p.GetValue(advTMax),
+            HFlip = p.GetValue(hflip),
+            DiscLayers = p.GetValue(discLayers),
+            DiscWidth = p.GetValue(discWidth),
+            RulerSeed = p.GetValue(rulerSeed),
+            DiscNorm = p.GetValue(discNorm),
+        };
+        return new BoundCommand<Options>("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).", Bind, Run)
+        {
+            model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train,
+            output, cache, resume, seed, backend, checkpointEvery, esdDdimSteps, leak, applyRetainGrad, eval, quick,
+            singleFile, noDomainCorrection, discriminatorOnly, advTMin, advTMax, hflip, discLayers, discWidth,
+            rulerSeed, discNorm
+        };
     }
 
-    /// <summary>Exit codes: 0 done, 2 bad arguments (nothing written), 130 interrupted (checkpoint saved).</summary>
+    /// <summary>
+    /// Exit codes: 0 done, 2 bad arguments (nothing written), 130 interrupted (<paramref name="cancel"/>, the first Ctrl-C in
+    /// <c>doco</c>: the checkpoint is saved).
+    /// </summary>
     public static int Run(Options o, TextWriter output, TextWriter error, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(o);

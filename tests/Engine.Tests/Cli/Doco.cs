@@ -14,6 +14,17 @@ internal static class Doco
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>The options record that <c>doco args…</c> hands to its verb's Run, without running it.</summary>
+    public static object Bind(params string[] args)
+    {
+        var parse = Program.CreateRoot().Parse(args);
+        Assert.True(parse.Errors.Count == 0, $"doco {string.Join(' ', args)}: " + string.Join("; ", parse.Errors.Select(e => e.Message)));
+        return Assert.IsAssignableFrom<IBoundCommand>(parse.CommandResult.Command).Bind(parse);
+    }
+
+    /// <inheritdoc cref="Bind(string[])"/>
+    public static TOptions Bind<TOptions>(params string[] args) => Assert.IsType<TOptions>(Bind(args));
+
     /// <summary>
     /// <paramref name="args"/> with the value after each option named in <paramref name="overrides"/> (option, value,
     /// option, value…) replaced, or the pair appended: the parser rejects an option given twice.

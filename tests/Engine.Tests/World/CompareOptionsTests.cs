@@ -1,43 +1,14 @@
-using Engine.Cli.Commands;
 using Engine.Models.Unlearning;
 using Engine.World;
 
 namespace Engine.Tests.World;
 
-/// <summary>Every `doco compare` option through the real parser, and the paper protocol's recipes.</summary>
+/// <summary>
+/// `doco compare`'s paper protocol: its recipes. Its options are checked for every verb by
+/// tests/Engine.Tests/Cli/OptionBindingTests.cs.
+/// </summary>
 public sealed class CompareOptionsTests
 {
-    public static TheoryData<string, string[]> EveryOption() => new()
-    {
-        { "--protocol", ["--protocol", "equal-updates"] },
-        { "--updates", ["--updates", "10"] },
-        { "--seeds", ["--seeds", "5"] },
-        { "--concept", ["--concept", "striped"] },
-        { "--anchor", ["--anchor", "plain"] },
-        { "--type", ["--type", "style"] },
-        { "--only", ["--only", "ca"] },
-        { "--quick", ["--quick"] },
-        { "--out", ["--out", "x"] },
-        { "--ruler-seed", ["--ruler-seed", "2"] },
-    };
-
-    [Theory]
-    [MemberData(nameof(EveryOption))]
-    public void Option_ReachesTheOptions(string option, string[] args)
-    {
-        Assert.NotEqual(CompareCommand.Parse(), CompareCommand.Parse(args));
-        Assert.Contains(option, args);
-    }
-
-    [Fact]
-    public void EveryOption_HasARow()
-    {
-        var tested = EveryOption().Select(row => (string)row[0]).ToHashSet();
-        var declared = CompareCommand.Create().Options.Select(o => o.Name).Where(n => n.StartsWith("--", StringComparison.Ordinal) && n != "--help").ToArray();
-        Assert.Equal([], declared.Where(n => !tested.Contains(n)).ToArray());
-        Assert.Equal([], tested.Where(n => !declared.Contains(n)).ToArray());
-    }
-
     [Fact]
     public void PaperRecipes_ScaleEveryMethodByTheSameFactor()
     {

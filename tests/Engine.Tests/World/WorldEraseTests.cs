@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Engine.Cli.Commands;
+using Engine.Tests.Cli;
 using Engine.World;
 
 namespace Engine.Tests.World;
@@ -24,25 +24,22 @@ public sealed class WorldEraseTests : IDisposable
     public void QuickEraseOnTheBuiltInModel(string? concept, string? anchor, string type)
     {
         Assert.NotNull(ModelSearch.FindUp(Path.Combine("models", "world")));
-        var output = new StringWriter();
-        var error = new StringWriter();
-        string[] args = concept is null ? ["--out", _dir, "--quick"] : ["--concept", concept, "--anchor", anchor!, "--type", type, "--out", _dir, "--quick"];
-        int code = EraseCommand.Run(EraseCommand.Parse(args), output, error);
+        string[] args = concept is null ? ["erase", "--out", _dir, "--quick"] : ["erase", "--concept", concept, "--anchor", anchor!, "--type", type, "--out", _dir, "--quick"];
+        var (code, output, error) = Doco.Run(args);
         Assert.True(code == 0, $"exit {code}\n{output}\n{error}");
         foreach (var file in new[] { "model/unet/diffusion_pytorch_model.safetensors", "delta.safetensors", "manifest.json", "train.csv", "losses.png", "ruler.json", "ruler.md", "grid.png" })
             Assert.True(File.Exists(Path.Combine(_dir, file)), $"missing {file}");
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "manifest.json")))!.AsObject();
         Assert.Equal(concept ?? "star", manifest["concept"]!.GetValue<string>());
         Assert.NotNull(manifest["metrics"]?["erased"]?["in_set_erasure"]);
-        Assert.Contains("in-set erasure", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("in-set erasure", output, StringComparison.Ordinal);
     }
 
     [Fact]
     public void EvalFalse_SkipsTheRuler_AndSingleFileWritesOne()
     {
-        var error = new StringWriter();
-        int code = EraseCommand.Run(EraseCommand.Parse("--out", _dir, "--quick", "--eval", "false", "--single-file"), TextWriter.Null, error);
-        Assert.True(code == 0, error.ToString());
+        var (code, _, error) = Doco.Run("erase", "--out", _dir, "--quick", "--eval", "false", "--single-file");
+        Assert.True(code == 0, error);
         Assert.False(File.Exists(Path.Combine(_dir, "ruler.json")), "--eval false still ran the ruler");
         Assert.True(File.Exists(Path.Combine(_dir, "model.safetensors")), "--single-file wrote no single-file checkpoint");
         Assert.True(File.Exists(Path.Combine(_dir, "timesteps.png")));
@@ -51,24 +48,20 @@ public sealed class WorldEraseTests : IDisposable
     [Fact]
     public void DiscriminatorOnly_LeavesTheUNet_AndLogsTheBuckets()
     {
-        var error = new StringWriter();
-        var output = new StringWriter();
-        int code = EraseCommand.Run(EraseCommand.Parse("--out", _dir, "--quick", "--discriminator-only", "--steps", "4"), output, error);
-        Assert.True(code == 0, error.ToString());
-        Assert.Contains("(0 UNet updates", output.ToString(), StringComparison.Ordinal);
+        var (code, output, error) = Doco.Run("erase", "--out", _dir, "--quick", "--discriminator-only", "--steps", "4");
+        Assert.True(code == 0, error);
+        Assert.Contains("(0 UNet updates", output, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_dir, "ruler.json")), "a discriminator-only run has nothing to measure");
         var table = Engine.Models.Unlearning.Telemetry.TelemetryTable.Read(Path.Combine(_dir, "train.csv"));
         Assert.All(table.Rows, r => Assert.Equal("warmup", r[1]));
         Assert.Contains(Engine.Models.Unlearning.Telemetry.TimestepBuckets.Columns.SelectMany(table.Numbers), double.IsFinite);
-        Assert.Equal(2, EraseCommand.Run(EraseCommand.Parse("--out", _dir + "-x", "--quick", "--discriminator-only", "--method", "ca"), TextWriter.Null, TextWriter.Null));
+        Assert.Equal(2, Doco.Run("erase", "--out", _dir + "-x", "--quick", "--discriminator-only", "--method", "ca").Exit);
     }
 
     [Fact]
     public void CompareQuick_TwoSeeds_WritesTheTablesAndThePareto()
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CompareCommand.Run(CompareCommand.Parse("--quick", "--only", "ca", "--seeds", "1,2", "--out", _dir), output, error);
+        var (code, output, error) = Doco.Run("compare", "--quick", "--only", "ca", "--seeds", "1,2", "--out", _dir);
         Assert.True(code == 0, $"exit {code}\n{error}");
         foreach (var seed in new[] { 1, 2 }) Assert.True(File.Exists(Path.Combine(_dir, "ca", $"seed-{seed}", "ruler.json")));
         string md = File.ReadAllText(Path.Combine(_dir, "results.md"));
@@ -77,7 +70,7 @@ public sealed class WorldEraseTests : IDisposable
         var (w, h, _) = Engine.Tests.IO.PngTests.Decode(File.ReadAllBytes(Path.Combine(_dir, "pareto.png")));
         Assert.True(w > 0 && h > 0);
         // The base model's ruler samples were taken once and reused for the second seed.
-        Assert.Contains("the base model's ruler samples from", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("the base model's ruler samples from", output, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -86,8 +79,8 @@ public sealed class WorldEraseTests : IDisposable
     [InlineData("--only", "nope", "unknown --only nope")]
     public void CompareBadArguments_Exit2(string option, string value, string message)
     {
-        var error = new StringWriter();
-        Assert.Equal(2, CompareCommand.Run(CompareCommand.Parse(option, value, "--out", _dir), TextWriter.Null, error));
-        Assert.Contains(message, error.ToString(), StringComparison.Ordinal);
+        var (code, _, error) = Doco.Run("compare", option, value, "--out", _dir);
+        Assert.Equal(2, code);
+        Assert.Contains(message, error, StringComparison.Ordinal);
     }
 }
