@@ -6,11 +6,12 @@ namespace Engine.Tests.Cli;
 /// <summary>Runs <c>doco</c> in-process through the shipped command tree (<see cref="Program.CreateRoot"/>), output captured.</summary>
 internal static class Doco
 {
+    /// <summary><c>doco args…</c> as <see cref="Program.Main"/> runs it (parse errors included): exit code, stdout, stderr.</summary>
     public static (int Exit, string Out, string Err) Run(params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        int exit = Program.CreateRoot().Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        int exit = Program.Invoke(Program.CreateRoot().Parse(args), new InvocationConfiguration { Output = stdout, Error = stderr });
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
