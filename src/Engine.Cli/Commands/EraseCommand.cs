@@ -61,6 +61,7 @@ internal static class EraseCommand
         public int? DiscLayers { get; init; }
         public int? DiscWidth { get; init; }
         public string? DiscNorm { get; init; }
+        public string? AdvWeight { get; init; }
         /// <summary>The ruler's seed (its prompt fills and sample seeds): tune on one, report on the default 0.</summary>
         public int RulerSeed { get; init; }
     }
@@ -102,6 +103,7 @@ internal static class EraseCommand
         var discWidth = new Option<int?>("--disc-width") { Description = "DoCo: the PatchGAN's first width (official: 64)" };
         var rulerSeed = new Option<int>("--ruler-seed") { Description = "the ruler's seed: its prompt fills and sample seeds (default 0; tune settings on another)", DefaultValueFactory = _ => 0 };
         var discNorm = new Option<string>("--disc-norm") { Description = "DoCo: the PatchGAN's normalization, batch (official) or none" };
+        var advWeight = new Option<string>("--adv-weight") { Description = "DoCo: how each timestep's dL_adv/dx0 reaches eps: official (times sqrt(1-abar)/sqrt(abar), up to ~150x at high t on the built-in world) or flat (times 1)" };
         Options Bind(ParseResult p) => new()
         {
             Model = p.GetValue(model),
@@ -139,13 +141,14 @@ internal static class EraseCommand
             DiscWidth = p.GetValue(discWidth),
             RulerSeed = p.GetValue(rulerSeed),
             DiscNorm = p.GetValue(discNorm),
+            AdvWeight = p.GetValue(advWeight),
         };
         return new BoundCommand<Options>("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).", Bind, Run)
         {
             model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train,
             output, cache, resume, seed, backend, checkpointEvery, esdDdimSteps, leak, applyRetainGrad, eval, quick,
             singleFile, noDomainCorrection, discriminatorOnly, advTMin, advTMax, hflip, discLayers, discWidth,
-            rulerSeed, discNorm
+            rulerSeed, discNorm, advWeight
         };
     }
 
@@ -222,6 +225,11 @@ internal static class EraseCommand
         if (o.HFlip is { } flip) settings = settings with { HFlip = flip };
         if (o.DiscLayers is { } dl) settings = settings with { DiscriminatorLayers = dl };
         if (o.DiscWidth is { } dw) settings = settings with { DiscriminatorWidth = dw };
+        if (o.AdvWeight is not null)
+        {
+            if (o.AdvWeight is not ("official" or "flat")) return Fail($"--adv-weight '{o.AdvWeight}' is not one of official, flat");
+            settings = settings with { FlatAdversarialWeight = o.AdvWeight == "flat" };
+        }
         if (o.DiscNorm is not null)
         {
             if (o.DiscNorm is not ("batch" or "none")) return Fail($"--disc-norm '{o.DiscNorm}' is not one of batch, none");

@@ -189,7 +189,7 @@ public sealed partial class ErasureTrainer
         return h;
     }
 
-    /// <summary>dε̂_u = scale · dL/dx̂0 · ∂x̂0/∂ε̂ = −scale·√(1−ᾱ)/√ᾱ · dx̂0, per instance sample.</summary>
+    /// <summary>dε̂_u = scale · dL/dx̂0 · ∂x̂0/∂ε̂ = −scale·√(1−ᾱ)/√ᾱ · dx̂0, per instance sample (−scale·dx̂0 with FlatAdversarialWeight).</summary>
     private void AdversarialGradient(Tensor dEpsHead, int b, float scale)
     {
         int img = _in.ImageSize;
@@ -207,7 +207,8 @@ public sealed partial class ErasureTrainer
         for (int i = 0; i < b; i++)
         {
             var y = dEpsHead.Slice((long)i * img, img);
-            _ops.Scale(y, _dx0.Slice((long)i * img, img), -scale * SqrtOneMinusAlphaBar(i) / SqrtAlphaBar(i));
+            float chain = Settings.FlatAdversarialWeight ? 1f : SqrtOneMinusAlphaBar(i) / SqrtAlphaBar(i);
+            _ops.Scale(y, _dx0.Slice((long)i * img, img), -scale * chain);
         }
     }
 

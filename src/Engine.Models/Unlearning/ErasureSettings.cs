@@ -93,6 +93,13 @@ public sealed record ErasureSettings
 
     public int AdversarialTMax { get; init; }
 
+    /// <summary>
+    /// DoCo: pass dL_adv/dx̂0 to ε̂ with weight 1 instead of the chain rule's √(1−ᾱ_t)/√ᾱ_t. The official gradient lets
+    /// the highest timesteps dominate the (globally clipped) update: that factor is ≈15 at t = 999 on SD's schedule
+    /// and ≈150 on the built-in world's linear one. Spec §7.6 allows down-weighting large t as an ablation.
+    /// </summary>
+    public bool FlatAdversarialWeight { get; init; }
+
     /// <summary>Horizontal-flip augmentation of the anchor images (each sample, each step, with probability ½): the
     /// official README passes --hflip in every command (doco-spec §2.1).</summary>
     public bool HFlip { get; init; }

@@ -158,6 +158,7 @@ public class OptionBindingTests
         ("erase", "--disc-width", "32", "DiscWidth"),
         ("erase", "--ruler-seed", "3", "RulerSeed"),
         ("erase", "--disc-norm", "none", "DiscNorm"),
+        ("erase", "--adv-weight", "flat", "AdvWeight"),
 
         ("compare", "--protocol", "equal-updates", "Protocol"),
         ("compare", "--updates", "10", "Updates"),

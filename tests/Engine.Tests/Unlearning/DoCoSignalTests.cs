@@ -61,6 +61,30 @@ public sealed class DoCoSignalTests
     }
 
     [Fact]
+    public void FlatAdversarialWeight_DropsTheChainRulesFactor()
+    {
+        // One instance sample at a fixed t: the official unlearning gradient is the flat one times √(1−ᾱ_t)/√ᾱ_t.
+        const int T = 700;
+        float[] Unlearn(bool flat)
+        {
+            using var tiny = new TinyTrainer(KeyValue);
+            using var trainer = tiny.Trainer(Short(2) with { Batch = 1, AdversarialTMin = T, AdversarialTMax = T + 1, FlatAdversarialWeight = flat });
+            trainer.CaptureGradients = true;
+            trainer.TrainStep();
+            trainer.TrainStep();
+            Assert.Equal(T, trainer.LastTimesteps[0]);
+            return trainer.CapturedUnlearn!;
+        }
+        var official = Unlearn(false);
+        var flat = Unlearn(true);
+        using var tiny = new TinyTrainer(KeyValue);
+        float abar = new Engine.Models.Schedulers.NoiseSchedule(tiny.Scheduler).AlphasCumprod[T];
+        double chain = Math.Sqrt(1 - abar) / Math.Sqrt(abar);
+        Assert.Contains(flat, v => v != 0);
+        Close.Assert("official = chain · flat", official, flat.Select(v => v * chain).ToArray(), rtol: 1e-4, atol: 1e-7);
+    }
+
+    [Fact]
     public void AdversarialRange_BoundsTheInstanceHalfOnly()
     {
         using var tiny = new TinyTrainer(KeyValue);
