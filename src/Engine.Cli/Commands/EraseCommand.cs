@@ -98,7 +98,7 @@ internal static class EraseCommand
         var discriminatorOnly = new Option<bool>("--discriminator-only") { Description = "DoCo: train only the discriminator (warm-up = steps) and log when it tells real from fake" };
         var advTMin = new Option<int?>("--adv-tmin") { Description = "DoCo: lowest timestep fed to the adversarial loss (default 0)" };
         var advTMax = new Option<int?>("--adv-tmax") { Description = "DoCo: timesteps fed to the adversarial loss stay below this (default: the schedule's T)" };
-        var hflip = new Option<bool?>("--hflip") { Description = "mirror anchor images left-right at random (the official README's --hflip)" };
+        var hflip = new Option<bool?>("--hflip") { Description = "mirror anchor images left-right at random (default: on for DoCo, as in the official README; --hflip false turns it off)" };
         var discLayers = new Option<int?>("--disc-layers") { Description = "DoCo: the PatchGAN's stride-2 BatchNorm blocks (official: 3)" };
         var discWidth = new Option<int?>("--disc-width") { Description = "DoCo: the PatchGAN's first width (official: 64)" };
         var rulerSeed = new Option<int>("--ruler-seed") { Description = "the ruler's seed: its prompt fills and sample seeds (default 0; tune settings on another)", DefaultValueFactory = _ => 0 };

@@ -101,8 +101,8 @@ public sealed record ErasureSettings
     public bool FlatAdversarialWeight { get; init; }
 
     /// <summary>Horizontal-flip augmentation of the anchor images (each sample, each step, with probability ½): the
-    /// official README passes --hflip in every command (doco-spec §2.1).</summary>
-    public bool HFlip { get; init; }
+    /// official README passes --hflip in every DoCo command (doco-spec §2.1), so DoCo flips by default; CA and ESD do not.</summary>
+    public bool HFlip { get; init; } = true;
 
     /// <summary>The PatchGAN's stride-2 BatchNorm blocks after the first conv (3 in the official one, §3) and its first
     /// width (64). Each block halves the image; a 64×64 latent ends in 3×3 patch logits with 3 blocks.</summary>
@@ -164,6 +164,7 @@ public sealed record ErasureSettings
             Warmup = 0,
             Batch = 4,
             LearningRate = 2e-6f * 4 * 2,
+            HFlip = false,
             CheckpointInterval = 10,
         },
         ErasureMethod.Esd => new ErasureSettings
@@ -178,6 +179,7 @@ public sealed record ErasureSettings
             DecoupledWeightDecay = false,
             MaxGradNorm = 0f,
             DetachBos = false,
+            HFlip = false,
             CheckpointInterval = 100,
         },
         _ => new ErasureSettings(),

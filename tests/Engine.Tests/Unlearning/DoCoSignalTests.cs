@@ -128,6 +128,14 @@ public sealed class DoCoSignalTests
         Assert.Equal(32, flipped + kept);
     }
 
+    [Fact]
+    public void HFlip_IsDoCosDefault_AsInTheOfficialReadme_NotCaOrEsds()
+    {
+        Assert.True(ErasureSettings.ForMethod(ErasureMethod.DoCo).HFlip);
+        Assert.False(ErasureSettings.ForMethod(ErasureMethod.ConceptAblation).HFlip);
+        Assert.False(ErasureSettings.ForMethod(ErasureMethod.Esd).HFlip);
+    }
+
     [Theory]
     [InlineData(1, 16)]
     [InlineData(2, 32)]
