@@ -69,6 +69,38 @@ public static class Axes
     }
 
     /// <summary>A y tick mark and its label left of the frame at pixel row py.</summary>
+    /// <summary>Grid lines at nice ticks and the y tick labels; returns the data-to-pixel maps of the area.</summary>
+    public static (Func<double, int> Px, Func<double, int> Py) Grid(Canvas c, (int X, int Y, int W, int H) area, double xLo, double xHi, double yLo, double yHi)
+    {
+        var (yTicks, yStep) = NiceTicks(yLo, yHi, Math.Max(2, area.H / 50));
+        var (xTicks, _) = NiceTicks(xLo, xHi, Math.Max(2, area.W / 90));
+        int Px(double v) => area.X + (int)Math.Round((v - xLo) / (xHi - xLo) * (area.W - 1));
+        int Py(double v) => area.Y + area.H - 1 - (int)Math.Round((v - yLo) / (yHi - yLo) * (area.H - 1));
+        foreach (var t in xTicks) c.FillRect(Px(t), area.Y, 1, area.H, Rgb.Grid);
+        foreach (var t in yTicks)
+        {
+            c.FillRect(area.X, Py(t), area.W, 1, Rgb.Grid);
+            YTick(c, area, Py(t), Format(t, yStep));
+        }
+        return (Px, Py);
+    }
+
+    /// <summary>A legend box in the top-right corner: <paramref name="marker"/>(x, centre y, colour, index) draws each key, the label follows at <paramref name="textOffset"/>.</summary>
+    public static void Legend(Canvas c, (int X, int Y, int W, int H) area, IReadOnlyList<(string Label, Rgb Color)> entries, int textOffset, Action<int, int, Rgb, int> marker)
+    {
+        if (entries.Count == 0) return;
+        int w = entries.Max(e => Canvas.TextWidth(e.Label)) + textOffset + 6, h = entries.Count * 12 + 6;
+        int lx = area.X + area.W - w - 6, ly = area.Y + 6;
+        c.FillRect(lx, ly, w, h, Rgb.White);
+        c.StrokeRect(lx, ly, w, h, Rgb.Grid);
+        for (int i = 0; i < entries.Count; i++)
+        {
+            int cy = ly + 9 + i * 12;
+            marker(lx, cy, entries[i].Color, i);
+            c.Text(lx + textOffset, cy - 3, entries[i].Label, Rgb.Black);
+        }
+    }
+
     public static void YTick(Canvas c, (int X, int Y, int W, int H) area, int py, string label)
     {
         c.FillRect(area.X - 5, py, 4, 1, Rgb.Axis);
@@ -96,16 +128,7 @@ public sealed class LinePlot
         double yLo = YMin ?? auto.Lo, yHi = YMax ?? auto.Hi;
         if (!(yHi > yLo)) yHi = yLo + 1;
 
-        var (yTicks, yStep) = Axes.NiceTicks(yLo, yHi, Math.Max(2, area.H / 50));
-        var (xTicks, _) = Axes.NiceTicks(xLo, xHi, Math.Max(2, area.W / 90));
-        int Px(double v) => area.X + (int)Math.Round((v - xLo) / (xHi - xLo) * (area.W - 1));
-        int Py(double v) => area.Y + area.H - 1 - (int)Math.Round((v - yLo) / (yHi - yLo) * (area.H - 1));
-        foreach (var t in xTicks) c.FillRect(Px(t), area.Y, 1, area.H, Rgb.Grid);
-        foreach (var t in yTicks)
-        {
-            c.FillRect(area.X, Py(t), area.W, 1, Rgb.Grid);
-            Axes.YTick(c, area, Py(t), Axes.Format(t, yStep));
-        }
+        Axes.Grid(c, area, xLo, xHi, yLo, yHi);
         Axes.Frame(c, area, Title, XLabel, xLo, xHi);
 
         bool any = false;
@@ -123,18 +146,9 @@ public sealed class LinePlot
 
     private void Legend(Canvas c, (int X, int Y, int W, int H) area)
     {
-        var entries = Series.Where(s => s.Label.Length > 0).ToList();
-        if (entries.Count == 0) return;
-        int w = entries.Max(s => Canvas.TextWidth(s.Label)) + 34, h = entries.Count * 12 + 6;
-        int lx = area.X + area.W - w - 6, ly = area.Y + 6;
-        c.FillRect(lx, ly, w, h, Rgb.White);
-        c.StrokeRect(lx, ly, w, h, Rgb.Grid);
-        for (int i = 0; i < entries.Count; i++)
-        {
-            int cy = ly + 9 + i * 12;
-            c.Polyline([lx + 6.0, lx + 24.0], [cy + 0.5, cy + 0.5], entries[i].Color, Math.Max(2, entries[i].Width), (0, 0, c.Width, c.Height));
-            c.Text(lx + 28, cy - 3, entries[i].Label, Rgb.Black);
-        }
+        var labelled = Series.Where(s => s.Label.Length > 0).ToList();
+        Axes.Legend(c, area, [.. labelled.Select(s => (s.Label, s.Color))], 28, (lx, cy, colour, i) =>
+            c.Polyline([lx + 6.0, lx + 24.0], [cy + 0.5, cy + 0.5], colour, Math.Max(2, labelled[i].Width), (0, 0, c.Width, c.Height)));
     }
 }
 
@@ -231,16 +245,7 @@ public sealed class ScatterPlot
         double xLo = XMin ?? autoX.Lo, xHi = XMax ?? autoX.Hi, yLo = YMin ?? autoY.Lo, yHi = YMax ?? autoY.Hi;
         if (!(xHi > xLo)) xHi = xLo + 1;
         if (!(yHi > yLo)) yHi = yLo + 1;
-        var (yTicks, yStep) = Axes.NiceTicks(yLo, yHi, Math.Max(2, area.H / 50));
-        var (xTicks, _) = Axes.NiceTicks(xLo, xHi, Math.Max(2, area.W / 90));
-        int Px(double v) => area.X + (int)Math.Round((v - xLo) / (xHi - xLo) * (area.W - 1));
-        int Py(double v) => area.Y + area.H - 1 - (int)Math.Round((v - yLo) / (yHi - yLo) * (area.H - 1));
-        foreach (var t in xTicks) c.FillRect(Px(t), area.Y, 1, area.H, Rgb.Grid);
-        foreach (var t in yTicks)
-        {
-            c.FillRect(area.X, Py(t), area.W, 1, Rgb.Grid);
-            Axes.YTick(c, area, Py(t), Axes.Format(t, yStep));
-        }
+        var (Px, Py) = Axes.Grid(c, area, xLo, xHi, yLo, yHi);
         Axes.Frame(c, area, Title, XLabel, xLo, xHi);
         if (YLabel.Length > 0) c.TextVertical(x + 4, area.Y + (area.H - Canvas.TextWidth(YLabel)) / 2, YLabel, Rgb.Axis);
         foreach (var s in Series)
@@ -254,17 +259,7 @@ public sealed class ScatterPlot
                 c.StrokeRect(px - 3, py - 3, 7, 7, Rgb.Black);
             }
         }
-        var entries = Series.Where(s => s.Label.Length > 0).ToList();
-        if (entries.Count == 0) return;
-        int lw = entries.Max(s => Canvas.TextWidth(s.Label)) + 24, lh = entries.Count * 12 + 6;
-        int lx = area.X + area.W - lw - 6, ly = area.Y + 6;
-        c.FillRect(lx, ly, lw, lh, Rgb.White);
-        c.StrokeRect(lx, ly, lw, lh, Rgb.Grid);
-        for (int i = 0; i < entries.Count; i++)
-        {
-            int cy = ly + 9 + i * 12;
-            c.FillRect(lx + 6, cy - 3, 7, 7, entries[i].Color);
-            c.Text(lx + 18, cy - 3, entries[i].Label, Rgb.Black);
-        }
+        Axes.Legend(c, area, [.. Series.Where(s => s.Label.Length > 0).Select(s => (s.Label, s.Color))], 18,
+            (lx, cy, colour, _) => c.FillRect(lx + 6, cy - 3, 7, 7, colour));
     }
 }
