@@ -83,4 +83,17 @@ public sealed class WorldEraseTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains(message, error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void PhotoCaptionsOnTheWorldsTokenizer_AreWarnedAbout_AndTooManyBrokenPairsRefuse()
+    {
+        // With --model the world is treated as any model and gets the Stable Diffusion captions; at its 16 tokens
+        // the style captions lose the concept word in more than a quarter of the pairs.
+        string world = ModelSearch.FindUp(Path.Combine("models", "world"))!;
+        var (exit, _, err) = Doco.Run("erase", "--model", world, "--concept", "striped", "--anchor", "plain", "--type", "style", "--out", _dir, "--eval", "false");
+        Assert.Equal(2, exit);
+        Assert.Contains("warning: prompt pair", err, StringComparison.Ordinal);
+        Assert.Contains("cannot be told apart by the text encoder", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir), "a refused run wrote its output folder");
+    }
 }
