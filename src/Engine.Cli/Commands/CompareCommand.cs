@@ -28,7 +28,7 @@ internal static class CompareCommand
         new("doco-no-cpg", "DoCo without concept-preserving gradient", ErasureMethod.DoCo, "none", false),
         new("ca", "Concept Ablation", ErasureMethod.ConceptAblation, null, false),
         new("esd", "ESD-x", ErasureMethod.Esd, null, false),
-        new("doco-world", "DoCo, the world's defaults", ErasureMethod.DoCo, null, false, WorldDefaults: true),
+        new("doco-world", "DoCo, world defaults", ErasureMethod.DoCo, null, false, WorldDefaults: true),
     ];
 
     public sealed record Options
@@ -43,6 +43,8 @@ internal static class CompareCommand
         public bool Quick { get; init; }
         public string Out { get; init; } = "compare";
         public int RulerSeed { get; init; }
+        /// <summary>Rebuild results.md and pareto.png from the finished runs in Out, training nothing.</summary>
+        public bool ReportOnly { get; init; }
     }
 
     public static Command Create()
@@ -57,6 +59,7 @@ internal static class CompareCommand
         var quick = new Option<bool>("--quick") { Description = "shortened runs and the quick ruler (for CI)" };
         var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "compare" };
         var rulerSeed = new Option<int>("--ruler-seed") { Description = "the ruler's seed (its prompt fills and sample seeds)", DefaultValueFactory = _ => 0 };
+        var reportOnly = new Option<bool>("--report-only") { Description = "rebuild results.md and pareto.png from the finished runs already in --out, training nothing" };
         Options Bind(ParseResult p) => new()
         {
             Protocol = p.GetValue(protocol)!,
@@ -69,9 +72,10 @@ internal static class CompareCommand
             Quick = p.GetValue(quick),
             Out = p.GetValue(output)!,
             RulerSeed = p.GetValue(rulerSeed),
+            ReportOnly = p.GetValue(reportOnly),
         };
         return new BoundCommand<Options>("compare", "Run DoCo, its two ablations, Concept Ablation and ESD on the built-in world over several seeds and tabulate the ruler.", Bind, Run)
-            { protocol, updates, seeds, concept, anchor, type, only, quick, output, rulerSeed };
+            { protocol, updates, seeds, concept, anchor, type, only, quick, output, rulerSeed, reportOnly };
     }
 
     public static int Run(Options o, TextWriter output, TextWriter error)
@@ -101,21 +105,31 @@ internal static class CompareCommand
             if (unknown.Count > 0) return Fail($"unknown --only {string.Join(", ", unknown)} (one of {string.Join(", ", chosen.Select(v => v.Name))})");
             chosen = [.. chosen.Where(v => names.Contains(v.Name))];
         }
-        Directory.CreateDirectory(o.Out);
+        if (!o.ReportOnly) Directory.CreateDirectory(o.Out);
         var runs = new List<ComparisonRun>();
         foreach (var v in chosen)
             foreach (var seed in seeds)
             {
-                output.WriteLine($"compare: === {v.Label}, seed {seed} ===");
                 string dir = Path.Combine(o.Out, v.Name, $"seed-{seed}");
-                if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-                var erase = EraseOptions(v, seed, o, paper, dir);
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                int code = EraseCommand.Run(erase, output, error);
-                if (code != 0) { error.WriteLine($"compare: {v.Name} seed {seed} failed with exit code {code}"); return code; }
-                string rulerPath = Path.Combine(dir, "ruler.json");
+                string rulerPath = Path.Combine(dir, "ruler.json"), secondsPath = Path.Combine(dir, SecondsFile);
+                double seconds;
+                if (o.ReportOnly)
+                {
+                    if (!File.Exists(rulerPath)) return Fail($"--report-only: no finished run in {dir} (no ruler.json)");
+                    seconds = File.Exists(secondsPath) && double.TryParse(File.ReadAllText(secondsPath), CultureInfo.InvariantCulture, out double s) ? s : double.NaN;
+                }
+                else
+                {
+                    output.WriteLine($"compare: === {v.Label}, seed {seed} ===");
+                    if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    int code = EraseCommand.Run(EraseOptions(v, seed, o, paper, dir), output, error);
+                    if (code != 0) { error.WriteLine($"compare: {v.Name} seed {seed} failed with exit code {code}"); return code; }
+                    seconds = clock.Elapsed.TotalSeconds;
+                    AtomicFile.WriteAllText(secondsPath, seconds.ToString("R", CultureInfo.InvariantCulture));
+                }
                 var ruler = File.Exists(rulerPath) ? RulerReport.FromJson(File.ReadAllText(rulerPath)) : null;
-                runs.Add(new ComparisonRun(v.Name, v.Label, seed, ruler, clock.Elapsed.TotalSeconds, FinalDiscriminatorAccuracy(Path.Combine(dir, TrainingLog.FileName))));
+                runs.Add(new ComparisonRun(v.Name, v.Label, seed, ruler, seconds, FinalDiscriminatorAccuracy(Path.Combine(dir, TrainingLog.FileName))));
             }
         var c = CultureInfo.InvariantCulture;
         string budget = o.Quick ? ", quick runs"
@@ -132,6 +146,9 @@ internal static class CompareCommand
         output.WriteLine($"compare: wrote {Path.Combine(o.Out, "results.md")} and pareto.png");
         return 0;
     }
+
+    /// <summary>Each run's wall time (training and ruler), kept beside it for --report-only.</summary>
+    private const string SecondsFile = "compare-seconds.txt";
 
     /// <summary>The erase command line of one method and seed under the chosen protocol.</summary>
     private static EraseCommand.Options EraseOptions(Variant v, ulong seed, Options o, bool paper, string dir)

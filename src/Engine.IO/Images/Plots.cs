@@ -86,11 +86,12 @@ public static class Axes
     }
 
     /// <summary>A legend box in the top-right corner: <paramref name="marker"/>(x, centre y, colour, index) draws each key, the label follows at <paramref name="textOffset"/>.</summary>
-    public static void Legend(Canvas c, (int X, int Y, int W, int H) area, IReadOnlyList<(string Label, Rgb Color)> entries, int textOffset, Action<int, int, Rgb, int> marker)
+    public static void Legend(Canvas c, (int X, int Y, int W, int H) area, IReadOnlyList<(string Label, Rgb Color)> entries, int textOffset, Action<int, int, Rgb, int> marker,
+        bool bottomLeft = false)
     {
         if (entries.Count == 0) return;
         int w = entries.Max(e => Canvas.TextWidth(e.Label)) + textOffset + 6, h = entries.Count * 12 + 6;
-        int lx = area.X + area.W - w - 6, ly = area.Y + 6;
+        int lx = bottomLeft ? area.X + 6 : area.X + area.W - w - 6, ly = bottomLeft ? area.Y + area.H - h - 6 : area.Y + 6;
         c.FillRect(lx, ly, w, h, Rgb.White);
         c.StrokeRect(lx, ly, w, h, Rgb.Grid);
         for (int i = 0; i < entries.Count; i++)
@@ -236,6 +237,9 @@ public sealed class ScatterPlot
     public double? YMax { get; init; }
     public List<ScatterSeries> Series { get; } = [];
 
+    /// <summary>Put the legend in the bottom-left corner instead of the top-right one.</summary>
+    public bool LegendBottomLeft { get; init; }
+
     public void Draw(Canvas c, int x, int y, int w, int h)
     {
         var area = (X: x + Axes.Left, Y: y + Axes.Top, W: w - Axes.Left - Axes.Right, H: h - Axes.Top - Axes.Bottom);
@@ -260,6 +264,6 @@ public sealed class ScatterPlot
             }
         }
         Axes.Legend(c, area, [.. Series.Where(s => s.Label.Length > 0).Select(s => (s.Label, s.Color))], 18,
-            (lx, cy, colour, _) => c.FillRect(lx + 6, cy - 3, 7, 7, colour));
+            (lx, cy, colour, _) => c.FillRect(lx + 6, cy - 3, 7, 7, colour), LegendBottomLeft);
     }
 }

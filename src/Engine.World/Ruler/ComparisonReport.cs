@@ -49,7 +49,7 @@ public static class ComparisonReport
             var dacc = list.Select(r => (double)r.DiscriminatorAccuracy).Where(double.IsFinite).ToList();
             sb.AppendLine($"| {list[0].Label} | {list.Count} | " + string.Join(" | ", Metrics.Select(m => Cell(r => m.Get(r.Erased), true)))
                 + " | " + Cell(r => r.Fidelity, false) + " | " + (dacc.Count > 0 ? dacc.Average().ToString("F2", c) : "–")
-                + string.Create(c, $" | {list.Average(r => r.Seconds):F0} s |"));
+                + (list.Any(r => double.IsNaN(r.Seconds)) ? " | – |" : string.Create(c, $" | {list.Average(r => r.Seconds):F0} s |")));
         }
         sb.AppendLine();
         sb.AppendLine("Percentages; mean ± sample standard deviation over the seeds. D acc: the discriminator's accuracy over the last 20 steps.");
@@ -77,7 +77,8 @@ public static class ComparisonReport
         };
         for (int p = 0; p < panels.Length; p++)
         {
-            var plot = new ScatterPlot { Title = panels[p].Title, XLabel = panels[p].X, YLabel = "close kept (%)", XMin = 0, XMax = 100, YMin = 0, YMax = 100 };
+            // Good trade-offs sit top left, the base model top right: the legend goes bottom left.
+            var plot = new ScatterPlot { Title = panels[p].Title, XLabel = panels[p].X, YLabel = "close kept (%)", XMin = 0, XMax = 100, YMin = 0, YMax = 100, LegendBottomLeft = true };
             var baseMetrics = runs.FirstOrDefault(r => r.Ruler?.Base is not null)?.Ruler?.Base;
             if (baseMetrics is not null) plot.Series.Add(new ScatterSeries("base", [Pct100(panels[p].Get(baseMetrics))], [Pct100(baseMetrics.PreservationClose)], Rgb.Black));
             int k = 0;

@@ -170,6 +170,7 @@ public class OptionBindingTests
         ("compare", "--quick", null, "Quick"),
         ("compare", "--out", "x", "Out"),
         ("compare", "--ruler-seed", "2", "RulerSeed"),
+        ("compare", "--report-only", null, "ReportOnly"),
     ];
 
     public static TheoryData<string, string, string?, string> Rows()

@@ -71,6 +71,17 @@ public sealed class WorldEraseTests : IDisposable
         Assert.True(w > 0 && h > 0);
         // The base model's ruler samples were taken once and reused for the second seed.
         Assert.Contains("the base model's ruler samples from", output, StringComparison.Ordinal);
+
+        // --report-only rebuilds the same tables from the finished runs without training anything.
+        File.Delete(Path.Combine(_dir, "results.md"));
+        var (again, againOut, againErr) = Doco.Run("compare", "--quick", "--only", "ca", "--seeds", "1,2", "--out", _dir, "--report-only");
+        Assert.True(again == 0, againErr);
+        Assert.DoesNotContain("=== ", againOut, StringComparison.Ordinal);
+        Assert.Equal(md, File.ReadAllText(Path.Combine(_dir, "results.md")));
+        // A seed never run is an error, not an empty row.
+        var (missing, _, missingErr) = Doco.Run("compare", "--quick", "--only", "ca", "--seeds", "3", "--out", _dir, "--report-only");
+        Assert.Equal(2, missing);
+        Assert.Contains("no finished run", missingErr, StringComparison.Ordinal);
     }
 
     [Theory]
