@@ -302,6 +302,8 @@ internal static class EraseCommand
             error.WriteLine($"erase: warning: prompt pair {pair.Index + 1} ('{pair.AnchorPrompt}' → '{pair.TargetPrompt}'): {pair.Reason}");
         if (PromptPairCheck.TooMany(broken.Count, prompts.AnchorPrompts.Count))
             return Fail($"{broken.Count} of {prompts.AnchorPrompts.Count} anchor/target prompt pairs cannot be told apart by the text encoder (more than {PromptPairCheck.MaxBrokenShare:P0}); use shorter prompts or other concept words");
+        if (settings.AdversarialTMin >= scheduler.NumTrainTimesteps)
+            return Fail($"--adv-tmin {settings.AdversarialTMin} is past the model's {scheduler.NumTrainTimesteps} training timesteps");
         if (unet.Parameters.Layout.TrainableCount == 0) return Fail($"--train {TrainableSubsets.Name(settings.Subset)} selects no parameter of this UNet");
         var layout = unet.Parameters.Layout;
         output.WriteLine($"erase: {o.Method} '{concept}' → '{anchorWord}' ({o.Type}) on {modelDir}; {TrainableSubsets.Name(settings.Subset)}: " +

@@ -78,6 +78,8 @@ public sealed partial class ErasureTrainer : IDisposable
         if (inputs.Count < 1) throw new ArgumentException("no anchor images", nameof(inputs));
         if (settings.Method == ErasureMethod.Esd && settings.EsdDdimSteps > schedulerConfig.NumTrainTimesteps)
             throw new ArgumentException($"ESD DDIM steps {settings.EsdDdimSteps} exceed the {schedulerConfig.NumTrainTimesteps} train timesteps", nameof(settings));
+        if (settings.AdversarialTMin >= schedulerConfig.NumTrainTimesteps)
+            throw new ArgumentException($"the adversarial timestep range starts at {settings.AdversarialTMin}, past the schedule's {schedulerConfig.NumTrainTimesteps} timesteps", nameof(settings));
         _ops = ops;
         _unet = unet;
         _in = inputs;
@@ -228,8 +230,7 @@ public sealed partial class ErasureTrainer : IDisposable
         {
             int total = _schedule.NumTrainTimesteps;
             int hi = Settings.AdversarialTMax > 0 ? Math.Min(Settings.AdversarialTMax, total) : total;
-            int lo = Math.Min(Settings.AdversarialTMin, hi - 1);
-            return (lo, hi);
+            return (Settings.AdversarialTMin, hi);
         }
     }
 

@@ -151,6 +151,14 @@ public sealed class DoCoSignalTests
     }
 
     [Fact]
+    public void AdversarialRangePastTheSchedule_IsRefused()
+    {
+        using var tiny = new TinyTrainer(KeyValue);
+        var e = Assert.Throws<ArgumentException>(() => tiny.Trainer(Short(1) with { AdversarialTMin = 1000 }));
+        Assert.Contains("starts at 1000, past the schedule's 1000 timesteps", e.Message);
+    }
+
+    [Fact]
     public void TooDeepDiscriminator_IsRefused()
     {
         using var tiny = new TinyTrainer(KeyValue);

@@ -107,4 +107,13 @@ public sealed class WorldEraseTests : IDisposable
         Assert.Contains("cannot be told apart by the text encoder", err, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_dir), "a refused run wrote its output folder");
     }
+
+    [Fact]
+    public void AdvTMinPastTheSchedule_Exit2_WritingNothing()
+    {
+        var (exit, _, err) = Doco.Run("erase", "--out", _dir, "--quick", "--adv-tmin", "1000");
+        Assert.Equal(2, exit);
+        Assert.Contains("--adv-tmin 1000 is past the model's 1000 training timesteps", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir), "a refused run wrote its output folder");
+    }
 }
