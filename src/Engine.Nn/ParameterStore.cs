@@ -12,11 +12,15 @@ public sealed class ParameterStore
     public ParameterStore(ParameterLayout layout, ITensorAllocator allocator)
     {
         Layout = layout;
+        Memory = allocator;
         Weights = allocator.Alloc(new Shape(checked((int)Math.Max(1, layout.TotalCount))));
         Grads = layout.TrainableCount > 0 ? allocator.Alloc(new Shape(checked((int)layout.TrainableCount))) : Tensor.None;
     }
 
     public ParameterLayout Layout { get; }
+
+    /// <summary>The memory the buffers live in: the way to load weights into them or read them back.</summary>
+    public ITensorAllocator Memory { get; }
 
     /// <summary>All weights, trainable first.</summary>
     public Tensor Weights { get; }

@@ -280,7 +280,7 @@ internal static class EraseCommand
         if (ops is null) return 2;
 
         // ---- load ----
-        using var weights = new NativeArena();
+        using var weights = ops.CreateArena();
         Engine.Models.Clip.ClipTextModel textEncoder;
         Engine.Models.Unet.UNet2DConditionModel unet;
         ClipTokenizer tokenizer;

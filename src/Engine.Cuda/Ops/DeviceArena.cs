@@ -8,7 +8,7 @@ namespace Engine.Cuda.Ops;
 /// (<see cref="BlockArena"/>), so Workspace, ParameterStore and the models run unchanged on a GPU. Tensors are marked
 /// Device.Cuda; zeroing is a memset in stream order.
 /// </summary>
-public sealed class DeviceArena(IDeviceMemory memory, long blockSize = 256L << 20) : BlockArena(blockSize, Alignment, Device.Cuda)
+public sealed unsafe class DeviceArena(IDeviceMemory memory, long blockSize = 256L << 20) : BlockArena(blockSize, Alignment, Device.Cuda)
 {
     /// <summary>cudaMalloc's alignment; also keeps every tensor a whole number of 32-bit words for the memset.</summary>
     public const int Alignment = 256;
@@ -18,4 +18,8 @@ public sealed class DeviceArena(IDeviceMemory memory, long blockSize = 256L << 2
     protected override void FreeBlock(nint ptr) => memory.Free(ptr);
 
     protected override void Zero(nint ptr, long bytes) => memory.Zero(ptr, (bytes + 3) & ~3L);
+
+    protected override void CopyIn(nint dst, void* src, long bytes) => memory.Upload(dst, src, bytes);
+
+    protected override void CopyOut(void* dst, nint src, long bytes) => memory.Download(dst, src, bytes);
 }

@@ -152,14 +152,30 @@ public sealed unsafe class SafetensorsReader : IDisposable
     /// <summary>Converts into an F32 CPU tensor with the same element count.</summary>
     public void ReadF32(string name, Tensor dst) => ReadF32(name, dst.AsSpan());
 
+    /// <summary>
+    /// Converts into an F32 tensor of <paramref name="memory"/>: straight into a host tensor, through one host copy
+    /// and an upload into a device tensor.
+    /// </summary>
+    public void ReadF32(string name, Tensor dst, ITensorAllocator memory)
+    {
+        if (dst.Device == Device.Cpu)
+        {
+            ReadF32(name, dst);
+            return;
+        }
+        var host = new float[dst.Numel];
+        ReadF32(name, host);
+        memory.Write<float>(dst, host);
+    }
+
     /// <summary>Allocates an F32 tensor of the stored shape in <paramref name="arena"/> and converts into it.</summary>
-    public Tensor LoadF32(string name, NativeArena arena)
+    public Tensor LoadF32(string name, ITensorAllocator arena)
     {
         var info = Info(name);
         if (!info.DType.IsFloat())
             throw new SafetensorsException(FilePath, name, $"dtype {info.DType} is not a float type (F32, F16, BF16, F64)");
         var t = arena.Alloc(info.ToShape(FilePath), DType.F32, zero: false);
-        ReadF32(name, t);
+        ReadF32(name, t, arena);
         return t;
     }
 
@@ -189,14 +205,14 @@ public sealed unsafe class SafetensorsReader : IDisposable
     }
 
     /// <summary>Allocates an I32 tensor of the stored shape in <paramref name="arena"/> and converts into it.</summary>
-    public Tensor LoadI32(string name, NativeArena arena)
+    public Tensor LoadI32(string name, ITensorAllocator arena)
     {
         var info = Info(name);
         if (!info.DType.IsInteger())
             throw new SafetensorsException(FilePath, name, $"dtype {info.DType} is not an integer type");
-        var t = arena.Alloc(info.ToShape(FilePath), DType.I32, zero: false);
-        ReadI32(name, t.AsIntSpan());
-        return t;
+        var host = new int[info.Numel];
+        ReadI32(name, host);
+        return arena.Upload(host, info.ToShape(FilePath));
     }
 
     private static void Widen<T>(ReadOnlySpan<T> src, Span<int> dst) where T : struct, System.Numerics.IBinaryInteger<T>

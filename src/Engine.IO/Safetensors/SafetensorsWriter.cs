@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Engine.Memory;
 using Engine.Tensors;
 
 namespace Engine.IO.Safetensors;
@@ -57,6 +58,23 @@ public sealed class SafetensorsWriter
         var shape = new long[tensor.Rank];
         for (int i = 0; i < shape.Length; i++) shape[i] = tensor.Dim(i);
         AddEntry(new Entry { Name = name, StoreAs = storeAs, Shape = shape, Numel = tensor.Numel, Ptr = tensor.Ptr, PtrType = tensor.DType });
+    }
+
+    /// <summary>
+    /// Adds an F32 tensor of <paramref name="memory"/>: a host tensor is read when the file is saved, a device tensor
+    /// is copied to the host now.
+    /// </summary>
+    public void Add(string name, Tensor tensor, ITensorAllocator memory, SafetensorsDType storeAs = SafetensorsDType.F32)
+    {
+        if (tensor.Device == Device.Cpu || tensor.IsNone)
+        {
+            Add(name, tensor, storeAs);
+            return;
+        }
+        if (tensor.DType != DType.F32) throw new ArgumentException($"'{name}': only f32 device tensors can be saved, got {tensor}", nameof(tensor));
+        var shape = new long[tensor.Rank];
+        for (int i = 0; i < shape.Length; i++) shape[i] = tensor.Dim(i);
+        Add(name, memory.ToArray(tensor), shape, storeAs);
     }
 
     /// <summary>Adds managed f32 values, stored as F32, F16 or BF16.</summary>

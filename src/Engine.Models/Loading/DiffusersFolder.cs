@@ -67,7 +67,7 @@ public static class DiffusersFolder
     private static SafetensorsWriter Weights(Engine.Nn.ParameterStore store, Func<string, string> name, SafetensorsDType storeAs)
     {
         var w = new SafetensorsWriter();
-        foreach (var p in store.Layout.Parameters) w.Add(name(p.Name), store.Weight(p.Name), storeAs);
+        foreach (var p in store.Layout.Parameters) w.Add(name(p.Name), store.Weight(p.Name), store.Memory, storeAs);
         return w;
     }
 

@@ -215,10 +215,10 @@ public static class SingleFile
         var w = new SafetensorsWriter();
         var unetMap = NameMap.ForUNet(unet.Config);
         foreach (var p in unet.Parameters.Layout.Parameters)
-            w.Add(unetMap.ToLdm(p.Name) ?? throw new InvalidOperationException($"no LDM name for unet.{p.Name}"), unet.Parameters.Weight(p.Name), storeAs);
+            w.Add(unetMap.ToLdm(p.Name) ?? throw new InvalidOperationException($"no LDM name for unet.{p.Name}"), unet.Parameters.Weight(p.Name), unet.Parameters.Memory, storeAs);
         var teMap = NameMap.ForTextEncoder();
         foreach (var p in textEncoder.Parameters.Layout.Parameters)
-            w.Add(teMap.ToLdm(p.Name)!, textEncoder.Parameters.Weight(p.Name), storeAs);
+            w.Add(teMap.ToLdm(p.Name)!, textEncoder.Parameters.Weight(p.Name), textEncoder.Parameters.Memory, storeAs);
         w.Metadata[UNetConfigKey] = ConfigJson.UNet(unet.Config);
         w.Metadata[TextEncoderConfigKey] = ConfigJson.TextEncoder(textEncoder.Config);
         if (vaeFolder is not null)

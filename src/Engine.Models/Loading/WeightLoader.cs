@@ -22,7 +22,7 @@ public static class WeightLoader
         foreach (var p in store.Layout.Parameters)
         {
             var (file, info) = sources[p.Name];
-            file.ReadF32(info.Name, store.Weight(p.Name));
+            file.ReadF32(info.Name, store.Weight(p.Name), store.Memory);
         }
     }
 

@@ -20,9 +20,10 @@ public sealed record SampleSettings(int Steps = 25, float GuidanceScale = 7.5f, 
 /// </summary>
 public sealed class TextToImage : IDisposable
 {
-    private readonly NativeArena _weights = new();
-    private readonly NativeArena _activations = new();
-    private readonly NativeArena _gradients = new();
+    // The backend's memory: weights uploaded once, activations reused by every denoising step.
+    private readonly ITensorArena _weights;
+    private readonly ITensorArena _activations;
+    private readonly ITensorArena _gradients;
 
     public ClipTokenizer Tokenizer { get; }
     public ClipTextModel TextEncoder { get; }
@@ -35,6 +36,7 @@ public sealed class TextToImage : IDisposable
     {
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"model folder not found: {modelDir}");
         Ops = ops;
+        (_weights, _activations, _gradients) = (ops.CreateArena(), ops.CreateArena(), ops.CreateArena());
         Tokenizer = ClipTokenizer.FromDirectory(Path.Combine(modelDir, "tokenizer"));
         TextEncoder = ModelFiles.LoadTextEncoder(Path.Combine(modelDir, "text_encoder"), _weights);
         Unet = ModelFiles.LoadUNet(Path.Combine(modelDir, "unet"), _weights);
@@ -47,10 +49,9 @@ public sealed class TextToImage : IDisposable
     private Tensor Ids(IReadOnlyList<string> prompts, ITensorAllocator into)
     {
         int len = TextEncoder.Config.MaxPositionEmbeddings;
-        var ids = into.Alloc(new Shape(prompts.Count, len), DType.I32);
-        var span = ids.AsIntSpan();
-        for (int i = 0; i < prompts.Count; i++) Tokenizer.Encode(prompts[i], len).Ids.CopyTo(span.Slice(i * len, len));
-        return ids;
+        var span = new int[prompts.Count * len];
+        for (int i = 0; i < prompts.Count; i++) Tokenizer.Encode(prompts[i], len).Ids.CopyTo(span.AsSpan(i * len, len));
+        return into.Upload(span, new Shape(prompts.Count, len));
     }
 
     /// <summary>Runs the loop; <paramref name="progress"/> gets (step, total) after each DDIM step. Returns [n, 3, H, W] floats.</summary>
@@ -70,7 +71,7 @@ public sealed class TextToImage : IDisposable
     private float[] Run(string prompt, string negative, SampleSettings s, Action<int, int>? progress, bool decode)
     {
         if (s.Steps < 1 || s.Count < 1) throw new ArgumentException("steps and count must be ≥ 1");
-        using var scratch = new NativeArena();
+        using var scratch = Ops.CreateArena();
         var latents = scratch.Alloc(LatentShape(s.Count));
         Ops.RandomNormal(latents, s.Seed, 0);
         return Denoise(scratch, Enumerable.Repeat(prompt, s.Count).ToList(), negative, latents, s.Steps, s.GuidanceScale, s.Eta, s.Seed, decode, progress);
@@ -104,7 +105,7 @@ public sealed class TextToImage : IDisposable
 
     private float[] RunMany(List<string> prompts, List<ulong> seeds, string negative, int steps, float guidanceScale, Action<int> progress)
     {
-        using var scratch = new NativeArena();
+        using var scratch = Ops.CreateArena();
         var shape = LatentShape(prompts.Count);
         var latents = scratch.Alloc(shape);
         long one = shape.Numel / prompts.Count;
@@ -121,7 +122,7 @@ public sealed class TextToImage : IDisposable
     /// <paramref name="noiseSeed"/>. Returns the final latents, or the decoded images where the model has a VAE and
     /// <paramref name="decode"/> is set.
     /// </summary>
-    private float[] Denoise(NativeArena scratch, List<string> prompts, string negative, Tensor latents, int steps, float guidanceScale,
+    private float[] Denoise(ITensorArena scratch, List<string> prompts, string negative, Tensor latents, int steps, float guidanceScale,
                             float eta, ulong noiseSeed, bool decode, Action<int, int>? progress)
     {
         var ops = Ops;

@@ -18,18 +18,18 @@ public sealed partial class ErasureTrainer
     public void SaveCheckpoint(string path)
     {
         var w = new SafetensorsWriter();
-        w.Add("unet.trainable", _unet.Parameters.TrainableWeights);
-        w.Add("unet.adam_m", _m);
-        w.Add("unet.adam_v", _v);
+        w.Add("unet.trainable", _unet.Parameters.TrainableWeights, _state);
+        w.Add("unet.adam_m", _m, _state);
+        w.Add("unet.adam_v", _v, _state);
         if (Discriminator is { } d)
         {
-            w.Add("d.weights", d.Parameters.Weights);
-            w.Add("d.adam_m", _dm);
-            w.Add("d.adam_v", _dv);
+            w.Add("d.weights", d.Parameters.Weights, _state);
+            w.Add("d.adam_m", _dm, _state);
+            w.Add("d.adam_v", _dv, _state);
             foreach (var (name, norm) in d.Norms)
             {
-                w.Add($"d.{name}.running_mean", norm.RunningMean);
-                w.Add($"d.{name}.running_var", norm.RunningVar);
+                w.Add($"d.{name}.running_mean", norm.RunningMean, _state);
+                w.Add($"d.{name}.running_var", norm.RunningVar, _state);
             }
         }
         foreach (var (key, value) in Identity()) w.Metadata[key] = value;
@@ -57,18 +57,18 @@ public sealed partial class ErasureTrainer
             if (stored != value)
                 throw new InvalidDataException($"{path}: checkpoint {key} is '{stored}', this run has '{value}'");
         }
-        r.ReadF32("unet.trainable", _unet.Parameters.TrainableWeights);
-        r.ReadF32("unet.adam_m", _m);
-        r.ReadF32("unet.adam_v", _v);
+        r.ReadF32("unet.trainable", _unet.Parameters.TrainableWeights, _state);
+        r.ReadF32("unet.adam_m", _m, _state);
+        r.ReadF32("unet.adam_v", _v, _state);
         if (Discriminator is { } d)
         {
-            r.ReadF32("d.weights", d.Parameters.Weights);
-            r.ReadF32("d.adam_m", _dm);
-            r.ReadF32("d.adam_v", _dv);
+            r.ReadF32("d.weights", d.Parameters.Weights, _state);
+            r.ReadF32("d.adam_m", _dm, _state);
+            r.ReadF32("d.adam_v", _dv, _state);
             foreach (var (name, norm) in d.Norms)
             {
-                r.ReadF32($"d.{name}.running_mean", norm.RunningMean);
-                r.ReadF32($"d.{name}.running_var", norm.RunningVar);
+                r.ReadF32($"d.{name}.running_mean", norm.RunningMean, _state);
+                r.ReadF32($"d.{name}.running_var", norm.RunningVar, _state);
             }
         }
         Step = Int(r, "step");

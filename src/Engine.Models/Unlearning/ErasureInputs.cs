@@ -90,10 +90,10 @@ public sealed class ErasureInputs
         for (int start = 0; start < prompts.Count; start += Chunk)
         {
             int n = Math.Min(Chunk, prompts.Count - start);
-            using var arena = new NativeArena();
-            var ids = arena.Alloc(new Shape(n, len), DType.I32);
-            var span = ids.AsIntSpan();
-            for (int i = 0; i < n; i++) tokenizer.Encode(prompts[start + i], len).Ids.CopyTo(span.Slice(i * len, len));
+            using var arena = ops.CreateArena();
+            var span = new int[n * len];
+            for (int i = 0; i < n; i++) tokenizer.Encode(prompts[start + i], len).Ids.CopyTo(span.AsSpan(i * len, len));
+            var ids = arena.Upload(span, new Shape(n, len));
             var acts = textEncoder.Activations(arena, n, len);
             var h = textEncoder.Forward(ops, acts, ids);
             ops.CopyToHost(result.AsSpan(start * len * dim, n * len * dim), h);

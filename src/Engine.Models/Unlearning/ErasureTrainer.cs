@@ -24,7 +24,8 @@ public sealed partial class ErasureTrainer : IDisposable
     private readonly ErasureInputs _in;
     private readonly NoiseSchedule _schedule;
     private readonly SchedulerConfig _schedulerConfig;
-    private readonly NativeArena _state = new(), _act = new(), _grad = new(), _dAct = new(), _dGrad = new();
+    // Every tensor lives in the backend's memory: run state, the UNet's and D's activations and gradients.
+    private readonly ITensorArena _state, _act, _grad, _dAct, _dGrad;
     private readonly Workspace _w, _wd;
 
     // Optimizer state: AdamW moments of the trainable UNet tensors; Adam moments of D.
@@ -38,8 +39,8 @@ public sealed partial class ErasureTrainer : IDisposable
     // Batch buffers, sized for 2B samples.
     private readonly Tensor _z, _noise, _xt, _ehs, _ehsAnchor, _epsFrozen, _x0Fake, _x0Real, _x0FakeRaw, _x0RealRaw, _dEps, _dx0;
     private readonly float[] _timesteps;
-    // One anchor image on the host, for the horizontal flip.
-    private readonly float[] _flip;
+    // The inputs, uploaded once: anchor images [N, C, H, W] (and their mirror images with HFlip), text states [P, L, D].
+    private readonly Tensor _images, _imagesMirrored, _anchorText, _targetText, _emptyText, _conceptText;
     // Host copies of the instance half's x̂0s, for the per-timestep telemetry.
     private readonly float[] _hostFake, _hostReal;
     private readonly int[] _instanceOrder;
@@ -86,6 +87,7 @@ public sealed partial class ErasureTrainer : IDisposable
         Settings = settings;
         _schedulerConfig = schedulerConfig;
         _schedule = new NoiseSchedule(schedulerConfig);
+        (_state, _act, _grad, _dAct, _dGrad) = (ops.CreateArena(), ops.CreateArena(), ops.CreateArena(), ops.CreateArena(), ops.CreateArena());
         _w = new Workspace(ops, _act, _grad);
         _wd = new Workspace(ops, _dAct, _dGrad);
         unet.DetachBosKeyValue = settings.DetachBos;
@@ -114,12 +116,23 @@ public sealed partial class ErasureTrainer : IDisposable
         _x0FakeRaw = _state.Alloc(img);
         _x0RealRaw = _state.Alloc(img);
         _dx0 = _state.Alloc(img);
-        _flip = new float[inputs.ImageSize];
         _hostFake = new float[(long)settings.Batch * inputs.ImageSize];
         _hostReal = new float[(long)settings.Batch * inputs.ImageSize];
         _ehs = _state.Alloc(new Shape(b2, inputs.Length, inputs.Dim));
         _ehsAnchor = _state.Alloc(new Shape(b2, inputs.Length, inputs.Dim));
         _timesteps = new float[b2];
+        var imageShape = new Shape(inputs.Count, inputs.Channels, inputs.Height, inputs.Width);
+        _images = _state.Upload(inputs.Images, imageShape);
+        _imagesMirrored = settings.HFlip ? _state.Upload(Mirrored(inputs.Images, inputs.Width), imageShape) : Tensor.None;
+        var textShape = new Shape(inputs.PromptCount, inputs.Length, inputs.Dim);
+        _anchorText = _state.Upload(inputs.AnchorText, textShape);
+        _targetText = _state.Upload(inputs.TargetText, textShape);
+        _emptyText = _state.Upload(inputs.EmptyText, new Shape(inputs.Length, inputs.Dim));
+        _conceptText = _state.Upload(inputs.ConceptText, new Shape(inputs.Length, inputs.Dim));
+        _esdX = new float[(long)settings.Batch * inputs.ImageSize];
+        _esdNext = new float[_esdX.Length];
+        _esdGuided = new float[_esdX.Length];
+        _esdOut = new float[2 * _esdX.Length];
 
         // The instance half walks a seeded shuffle of the images, the class half walks them in order (§1).
         _instanceOrder = [.. Enumerable.Range(0, inputs.Count)];
@@ -199,16 +212,11 @@ public sealed partial class ErasureTrainer : IDisposable
             long k = (long)Step * b + (instance ? i : i - b);
             int image = instance ? _instanceOrder[(int)(k % _in.Count)] : (int)(k % _in.Count);
             int prompt = _in.PromptOfImage[image];
-            var pixels = _in.Images.AsSpan(image * img, img);
-            if (Settings.HFlip && flip[i] < 0.5f)
-            {
-                MirrorRows(pixels, _flip, _in.Width);
-                pixels = _flip;
-            }
-            _ops.CopyFromHost(_z.Slice((long)i * img, img), pixels);
-            var cond = instance ? _in.TargetText : _in.AnchorText;
-            _ops.CopyFromHost(_ehs.Slice((long)i * ts, ts), cond.AsSpan(prompt * ts, ts));
-            _ops.CopyFromHost(_ehsAnchor.Slice((long)i * ts, ts), _in.AnchorText.AsSpan(prompt * ts, ts));
+            var images = Settings.HFlip && flip[i] < 0.5f ? _imagesMirrored : _images;
+            _ops.Copy(_z.Slice((long)i * img, img), images.Slice((long)image * img, img));
+            var cond = instance ? _targetText : _anchorText;
+            _ops.Copy(_ehs.Slice((long)i * ts, ts), cond.Slice((long)prompt * ts, ts));
+            _ops.Copy(_ehsAnchor.Slice((long)i * ts, ts), _anchorText.Slice((long)prompt * ts, ts));
         }
         int total = _schedule.NumTrainTimesteps;
         _ops.RandomNormal(_noise.Slice(0, n * img), Stream(Purpose.Noise), (ulong)Step * (ulong)(b2 * img));
@@ -234,11 +242,13 @@ public sealed partial class ErasureTrainer : IDisposable
         }
     }
 
-    /// <summary>dst = src with every row reversed (a left-right mirror of a [C, H, W] image).</summary>
-    private static void MirrorRows(ReadOnlySpan<float> src, Span<float> dst, int width)
+    /// <summary>The images with every row reversed (left-right mirrors of [N, C, H, W] images).</summary>
+    private static float[] Mirrored(float[] src, int width)
     {
+        var dst = new float[src.Length];
         for (int row = 0; row < src.Length; row += width)
             for (int x = 0; x < width; x++) dst[row + x] = src[row + width - 1 - x];
+        return dst;
     }
 
     private float SqrtAlphaBar(int i) => MathF.Sqrt(_schedule.AlphasCumprod[(int)_timesteps[i]]);

@@ -13,14 +13,16 @@ public sealed partial class ErasureTrainer
     /// swapped in) is ε*(x_t, ∅) − η·[ε*(x_t, c) − ε*(x_t, ∅)]; loss MSE(ε_θ(x_t, c, t), target).
     /// LossAdv holds the ESD loss.
     /// </summary>
+    private readonly float[] _esdX, _esdNext, _esdGuided, _esdOut;
+
     private StepRecord EsdStep()
     {
         var s = Settings;
         int b = s.Batch, b2 = 2 * b, img = _in.ImageSize, ts = _in.TextSize;
         for (int i = 0; i < b; i++)
         {
-            _ops.CopyFromHost(_ehs.Slice((long)i * ts, ts), _in.EmptyText);
-            _ops.CopyFromHost(_ehs.Slice((long)(b + i) * ts, ts), _in.ConceptText);
+            _ops.Copy(_ehs.Slice((long)i * ts, ts), _emptyText);
+            _ops.Copy(_ehs.Slice((long)(b + i) * ts, ts), _conceptText);
         }
         Span<float> u = stackalloc float[1];
         Philox.FillUniform(u, Stream(Purpose.EsdIndex), (ulong)Step);
@@ -32,10 +34,8 @@ public sealed partial class ErasureTrainer
         long t0 = Stopwatch.GetTimestamp();
         var ddim = new DdimScheduler(_schedule);
         var timesteps = ddim.SetTimesteps(s.EsdDdimSteps);
-        var hostX = new float[b * img];
-        var hostOut = new float[b2 * img];
-        var guided = new float[b * img];
-        var next = new float[b * img];
+        // The DDIM update runs on the host (a few latents per step): explicit copies, buffers allocated once.
+        float[] hostX = _esdX, hostOut = _esdOut, guided = _esdGuided, next = _esdNext;
         _ops.CopyToHost(hostX, x);
         for (int i = 0; i < k; i++)
         {

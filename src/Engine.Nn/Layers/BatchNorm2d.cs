@@ -12,6 +12,7 @@ public sealed class BatchNorm2d
 {
     public readonly Tensor Weight, Bias, dWeight, dBias, RunningMean, RunningVar;
     public readonly float Momentum, Eps;
+    private readonly ITensorAllocator _buffers;
 
     public BatchNorm2d(ParameterStore store, string name, ITensorAllocator buffers, float momentum = 0.1f, float eps = 1e-5f)
     {
@@ -19,6 +20,7 @@ public sealed class BatchNorm2d
         Bias = store.Weight(name + ".bias");
         dWeight = store.Grad(name + ".weight");
         dBias = store.Grad(name + ".bias");
+        _buffers = buffers;
         RunningMean = buffers.Alloc(Weight.Shape);
         RunningVar = buffers.Alloc(Weight.Shape);
         Momentum = momentum;
@@ -31,8 +33,11 @@ public sealed class BatchNorm2d
     /// <summary>PyTorch's initial state: mean 0, variance 1.</summary>
     public void ResetRunningStats()
     {
-        RunningMean.AsSpan().Clear();
-        RunningVar.AsSpan().Fill(1f);
+        int c = checked((int)RunningMean.Numel);
+        _buffers.Write<float>(RunningMean, new float[c]);
+        var ones = new float[c];
+        Array.Fill(ones, 1f);
+        _buffers.Write<float>(RunningVar, ones);
     }
 
     /// <summary>mean and rstd [C] are saved for the backward; training mode also updates the running statistics.</summary>

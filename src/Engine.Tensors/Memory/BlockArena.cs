@@ -47,6 +47,36 @@ public abstract class BlockArena : ITensorArena, IDisposable
 
     protected abstract void Zero(nint ptr, long bytes);
 
+    /// <summary>Host → this memory, <paramref name="bytes"/> bytes.</summary>
+    protected abstract unsafe void CopyIn(nint dst, void* src, long bytes);
+
+    /// <summary>This memory → host, after the work queued before it.</summary>
+    protected abstract unsafe void CopyOut(void* dst, nint src, long bytes);
+
+    public Device Device => _device;
+
+    public unsafe void Write<T>(Tensor dst, ReadOnlySpan<T> src) where T : unmanaged
+    {
+        long bytes = CheckTransfer(dst, nameof(dst), src.Length, sizeof(T));
+        fixed (T* p = src) CopyIn(dst.Ptr, p, bytes);
+    }
+
+    public unsafe void Read<T>(Span<T> dst, Tensor src) where T : unmanaged
+    {
+        long bytes = CheckTransfer(src, nameof(src), dst.Length, sizeof(T));
+        fixed (T* p = dst) CopyOut(p, src.Ptr, bytes);
+    }
+
+    private long CheckTransfer(Tensor t, string name, int count, int elementSize)
+    {
+        if (t.IsNone) throw new ArgumentException($"{name} is None", name);
+        if (t.Device != _device) throw new ArgumentException($"{name} {t} is not in this {_device} arena's memory", name);
+        long bytes = t.Numel * t.DType.SizeOf();
+        if ((long)count * elementSize != bytes)
+            throw new ArgumentException($"{name} {t} holds {bytes} bytes, the host buffer {(long)count * elementSize}", name);
+        return bytes;
+    }
+
     public Tensor Alloc(Shape shape, DType dtype = DType.F32, bool zero = true)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -20,4 +20,8 @@ public sealed unsafe class NativeArena(long blockSize = 64L << 20) : BlockArena(
     protected override void FreeBlock(nint ptr) => NativeMemory.AlignedFree((void*)ptr);
 
     protected override void Zero(nint ptr, long bytes) => NativeMemory.Clear((void*)ptr, (nuint)bytes);
+
+    protected override void CopyIn(nint dst, void* src, long bytes) => Buffer.MemoryCopy(src, (void*)dst, bytes, bytes);
+
+    protected override void CopyOut(void* dst, nint src, long bytes) => Buffer.MemoryCopy((void*)src, dst, bytes, bytes);
 }

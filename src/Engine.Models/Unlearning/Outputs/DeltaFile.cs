@@ -20,7 +20,7 @@ public static class DeltaFile
         foreach (var name in names)
         {
             if (!unet.Parameters.Layout.Contains(name)) throw new ArgumentException($"'{name}' is not a UNet parameter", nameof(names));
-            w.Add(name, unet.Parameters.Weight(name));
+            w.Add(name, unet.Parameters.Weight(name), unet.Parameters.Memory);
         }
         w.Metadata[FormatKey] = Format;
         if (baseModelHash is not null) w.Metadata[BaseModelHashKey] = baseModelHash;
@@ -47,7 +47,7 @@ public static class DeltaFile
                 problems.Append($"\n  {t.Name}: dtype {t.DType} is not a float type");
         }
         if (problems.Length > 0) throw new InvalidDataException($"{deltaPath} does not fit this UNet:{problems}");
-        foreach (var t in file.Tensors) file.ReadF32(t.Name, unet.Parameters.Weight(t.Name));
+        foreach (var t in file.Tensors) file.ReadF32(t.Name, unet.Parameters.Weight(t.Name), unet.Parameters.Memory);
         return file.Tensors.Select(t => t.Name).ToList();
     }
 }

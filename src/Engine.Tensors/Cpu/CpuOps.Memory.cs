@@ -1,0 +1,8 @@
+using Engine.Memory;
+
+namespace Engine.Cpu;
+
+public sealed partial class CpuOps
+{
+    public ITensorArena CreateArena(long blockSize = 64L << 20) => new NativeArena(blockSize);
+}
