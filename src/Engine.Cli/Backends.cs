@@ -8,16 +8,18 @@ namespace Engine.Cli;
 /// <summary>
 /// Picks the op backend for a verb's <c>--backend auto|cpu|cuda</c>. With a usable GPU, auto and cuda give
 /// <see cref="CudaOps"/> (which owns its context and cuBLAS handle); without one, auto says why in one line and uses
-/// the CPU, and cuda fails with that same line.
+/// the CPU, and cuda fails with that same line. Memory comes from the chosen backend (<see cref="IOps.CreateArena"/>).
 /// </summary>
 internal static class Backends
 {
+    /// <summary>
+    /// Test-only: when set, "cuda" and "auto" get this backend instead of a GPU (the tests hand in CudaOps over the
+    /// kernel emulator, so a whole verb runs through the CUDA backend's code on a machine without one).
+    /// </summary>
+    internal static Func<IOps>? CudaForTests { get; set; }
+
     /// <summary>The backend, or null after writing the one-line reason to <paramref name="error"/> (exit 2).</summary>
-    /// <param name="hostMemoryOnly">
-    /// the verb's pipeline still keeps its tensors in host memory (verify, sample): a GPU present is not used; auto says
-    /// so and uses the CPU, cuda fails with that line
-    /// </param>
-    public static IOps? Select(string backend, TextWriter error, bool hostMemoryOnly = false)
+    public static IOps? Select(string backend, TextWriter error)
     {
         switch (backend)
         {
@@ -25,13 +27,9 @@ internal static class Backends
                 return new CpuOps();
             case "auto":
             case "cuda":
+                if (CudaForTests is { } make) return make();
                 var ctx = CudaContext.TryCreate(out string reason);
-                if (ctx is not null && hostMemoryOnly)
-                {
-                    reason = $"{ctx.Name} found, but this command's pipeline keeps its tensors in host memory and does not run on CudaOps yet";
-                    ctx.Dispose();
-                }
-                else if (ctx is not null)
+                if (ctx is not null)
                 {
                     try
                     {
@@ -55,8 +53,4 @@ internal static class Backends
                 return null;
         }
     }
-
-    /// <summary>An arena on the backend's device: host memory for the CPU, device memory for CudaOps.</summary>
-    public static Engine.Memory.ITensorArena Arena(IOps ops, long blockSize = 64L << 20) =>
-        ops is CudaOps cuda ? new DeviceArena(cuda.Memory, blockSize) : new Engine.Memory.NativeArena(blockSize);
 }

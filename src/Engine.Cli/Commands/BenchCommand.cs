@@ -25,7 +25,7 @@ internal static class BenchCommand
         var size = new Option<int?>("--size") { Description = "latent height and width (default: 64 for sd15, 16 for tiny, 32 for toy)" };
         var steps = new Option<int>("--steps") { Description = "timed steps after one warm-up step", DefaultValueFactory = _ => 2 };
         var train = new Option<string>("--train") { Description = "trainable UNet parameters: all, attention or kv", DefaultValueFactory = _ => "all" };
-        var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "auto (CUDA when a usable GPU is present, else the CPU), cpu or cuda", DefaultValueFactory = _ => "auto" };
         UNetOptions Bind(ParseResult parse) => new(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
             parse.GetValue(train)!, parse.GetValue(backend)!);
         var unet = new BoundCommand<UNetOptions>("unet", "Time a UNet training step with random weights.", Bind, RunUNet) { config, batch, size, steps, train, backend };
@@ -68,9 +68,9 @@ internal static class BenchCommand
         using var ownedOps = ops as IDisposable; // CudaOps owns the context: disposed after the arenas below
 
         // Host arenas for the CPU, device arenas for CudaOps: the models run unchanged on either.
-        var parameters = Backends.Arena(ops);
-        var activations = Backends.Arena(ops);
-        var gradients = Backends.Arena(ops);
+        var parameters = ops.CreateArena();
+        var activations = ops.CreateArena();
+        var gradients = ops.CreateArena();
         using var ownedArenas = new Disposables(parameters, activations, gradients);
         var cuda = ops as CudaOps;
         var setup = Stopwatch.StartNew();

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Engine.Cli.Bench;
-using Engine.Memory;
 using Engine.Models;
 using Engine.Models.Schedulers;
 using Engine.Models.Unet;
@@ -22,7 +21,7 @@ internal static class BenchDocoCommand
         var config = new Option<string>("--config") { Description = "sd15 or tiny", DefaultValueFactory = _ => "tiny" };
         var steps = new Option<int>("--steps") { Description = "timed steps after one untimed step", DefaultValueFactory = _ => 2 };
         var batch = new Option<int>("--batch") { Description = "batch B (the UNet sees 2B)", DefaultValueFactory = _ => 1 };
-        var backend = new Option<string>("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "auto (CUDA when a usable GPU is present, else the CPU), cpu or cuda", DefaultValueFactory = _ => "auto" };
         Options Bind(ParseResult parse) => new(parse.GetValue(config)!, parse.GetValue(steps), parse.GetValue(batch), parse.GetValue(backend)!);
         return new BoundCommand<Options>("doco", "Time a DoCo training step (random weights).", Bind, Run) { config, steps, batch, backend };
     }
@@ -44,7 +43,7 @@ internal static class BenchDocoCommand
         var ops = Backends.Select(backend, error);
         if (ops is null) return 2;
 
-        using var parameters = new NativeArena();
+        using var parameters = ops.CreateArena();
         var unet = new UNet2DConditionModel(unetConfig, parameters, TrainableSubsets.Predicate(TrainableSubset.KeyValue));
         RandomInit.Fill(ops, unet.Parameters, 1);
         const int Length = 77, Images = 8, Prompts = 4;

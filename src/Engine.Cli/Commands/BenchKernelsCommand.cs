@@ -52,7 +52,7 @@ internal static class BenchKernelsCommand
         try
         {
             output.WriteLine($"bench kernels: {configName} shapes, batch {batch}, {ops.Name}; {(clock is EventClock ? "device time from CUDA events" : "wall time")}");
-            new KernelBench(ops, tf32, clock, () => Backends.Arena(ops), minTime, output).RunAll(unet, textLength, size, batch);
+            new KernelBench(ops, tf32, clock, () => ops.CreateArena(), minTime, output).RunAll(unet, textLength, size, batch);
             return 0;
         }
         finally

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Engine.Memory;
 using Engine.Models.Loading;
 using Engine.Models.Pipelines;
 using Engine.Models.Schedulers;
@@ -41,7 +40,7 @@ internal static class EraseCommand
         public string? Cache { get; init; }
         public bool Resume { get; init; }
         public ulong Seed { get; init; } = 42;
-        public string Backend { get; init; } = "cpu";
+        public string Backend { get; init; } = "auto";
         public int? CheckpointEvery { get; init; }
         public int? EsdDdimSteps { get; init; }
         public bool Leak { get; init; }
@@ -86,7 +85,7 @@ internal static class EraseCommand
         var cache = new Option<string>("--cache") { Description = "anchor image cache folder (default: --out/cache)" };
         var resume = new Option<bool>("--resume") { Description = "continue from --out/checkpoint.safetensors" };
         var seed = new Option<ulong>("--seed") { Description = "seed of every random draw", DefaultValueFactory = _ => 42UL };
-        var backend = new Option<string>("--backend") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "auto (CUDA when a usable GPU is present, else the CPU), cpu or cuda", DefaultValueFactory = _ => "auto" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "checkpoint interval in steps (0: only at the end)" };
         var esdDdimSteps = new Option<int?>("--esd-ddim-steps") { Description = "ESD: DDIM steps of the partial sampling" };
         var leak = new Option<bool>("--official-d-leak") { Description = "DoCo: reproduce the official code's discriminator-gradient leak" };
@@ -337,19 +336,13 @@ internal static class EraseCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var tensorNames = layout.Parameters.Where(p => p.Trainable).Select(p => p.Name).ToList();
         // Steps without surgery (warm-up, CA, ESD) log NaN cosines.
-        var noCosines = Enumerable.Repeat(float.NaN, tensorNames.Count).ToArray();
-        var noFired = new bool[tensorNames.Count];
         bool finished;
         using (var log = TrainingLog.Open(Path.Combine(o.Out, TrainingLog.FileName), tensorNames, trainer.Step))
         {
             finished = trainer.Run(r =>
             {
                 last = r;
-                log.Append(new TelemetryRow(r.Step, r.Warmup, r.Skipped, r.LossAdv, r.LossRet, r.LossD, r.DAccReal, r.DAccFake,
-                    r.FiredFraction, r.MeanCosine, r.Cosines.Length == noCosines.Length ? r.Cosines : noCosines,
-                    r.Fired.Length == noFired.Length ? r.Fired : noFired, r.AnchorSeconds, r.TrainableSeconds, r.BackwardSeconds,
-                    r.DiscriminatorSeconds, r.SurgerySeconds, r.OptimizerSeconds)
-                { Buckets = r.Buckets });
+                log.Append(r);
                 progress.Report(r.Step + 1, settings.Steps, Describe(r, method));
             }, checkpoint, cancel);
             if (finished) log.WritePlots(o.Out);

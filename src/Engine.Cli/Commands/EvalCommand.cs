@@ -28,7 +28,7 @@ internal static class EvalCommand
         var cfg = new Option<float>("--cfg") { Description = "classifier-free guidance scale", DefaultValueFactory = _ => new RulerSampling().GuidanceScale };
         var classifier = new Option<string?>("--classifier") { Description = "classifier folder (default: models/classifier, searched upwards)" };
         var seed = new Option<int>("--seed") { Description = "seed of the prompt fills and the samples", DefaultValueFactory = _ => 0 };
-        var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "auto (CUDA when a usable GPU is present, else the CPU), cpu or cuda", DefaultValueFactory = _ => "auto" };
         Options Bind(ParseResult parse) => new(parse.GetValue(model), parse.GetValue(baseModel), parse.GetValue(concept), parse.GetValue(anchor),
             parse.GetValue(prompts), parse.GetValue(output), parse.GetValue(n), parse.GetValue(quick), new RulerSampling(parse.GetValue(steps), parse.GetValue(cfg)),
             parse.GetValue(classifier), parse.GetValue(seed), parse.GetValue(backend)!);

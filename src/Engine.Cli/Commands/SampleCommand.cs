@@ -39,7 +39,7 @@ internal static class SampleCommand
             error.WriteLine("sample: --steps and --n must be ≥ 1");
             return 2;
         }
-        var ops = Backends.Select(backend, error, hostMemoryOnly: true);
+        var ops = Backends.Select(backend, error);
         if (ops is null) return 2;
         TextToImage pipeline;
         try

@@ -36,7 +36,7 @@ internal static class VerifyCommand
             stderr.WriteLine($"verify: no such folder: {folder}");
             return 2;
         }
-        var ops = Backends.Select(backend, stderr, hostMemoryOnly: true);
+        var ops = Backends.Select(backend, stderr);
         if (ops is null) return 2;
         var verifier = new FixtureVerifier(folder, ops);
         List<ParityResult> results;

@@ -16,7 +16,7 @@ internal static class WorldClassifierCommand
         var seed = new Option<int>("--seed") { Description = "seed of the initialization and the data", DefaultValueFactory = _ => d.Seed };
         var evalN = new Option<int>("--eval") { Description = "fresh images per accuracy measurement", DefaultValueFactory = _ => d.EvalImages };
         var output = new Option<string>("--out") { Description = "folder to write classifier.safetensors and config.json to", DefaultValueFactory = _ => "models/classifier" };
-        var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "auto (CUDA when a usable GPU is present, else the CPU), cpu or cuda", DefaultValueFactory = _ => "auto" };
         Options Bind(ParseResult parse) => new(
             d with
             {

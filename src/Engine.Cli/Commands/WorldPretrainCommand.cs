@@ -22,7 +22,7 @@ internal static class WorldPretrainCommand
         var output = new Option<string>("--out") { Description = "diffusers folder to export the model to", DefaultValueFactory = _ => "models/world" };
         var state = new Option<string>("--state") { Description = "folder for the checkpoint and the loss log", DefaultValueFactory = _ => "artifacts/world-pretrain" };
         var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint in --state" };
-        var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "auto (CUDA when a usable GPU is present, else the CPU), cpu or cuda", DefaultValueFactory = _ => "auto" };
         var styleCaptions = new Option<double?>("--style-captions") { Description = "share of non-empty captions that name the style, 0 to 1 (default: the standard mix, about a third)" };
         Options Bind(ParseResult parse) => new(
             d with

@@ -21,7 +21,7 @@ internal static class WorldQualityCommand
         var cfg = new Option<float>("--cfg") { Description = "classifier-free guidance scale", DefaultValueFactory = _ => new RulerSampling().GuidanceScale };
         var grid = new Option<string?>("--grid") { Description = "also write every sample to this PNG, one row per prompt (prompts in a .txt beside it)" };
         var trained = new Option<bool>("--trained") { Description = "sample trained triples instead of held-out ones (a diagnostic, not the bar)" };
-        var backend = new Option<string>("--backend") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "auto (CUDA when a usable GPU is present, else the CPU), cpu or cuda", DefaultValueFactory = _ => "auto" };
         Options Bind(ParseResult parse) => new(parse.GetValue(model), parse.GetValue(classifier), parse.GetValue(n),
             new RulerSampling(parse.GetValue(steps), parse.GetValue(cfg)), parse.GetValue(grid), parse.GetValue(trained), parse.GetValue(backend)!);
         return new BoundCommand<Options>("quality", "Check a model against the quality bar (shape ≥ 85 %, colour ≥ 90 %, style ≥ 75 % on held-out triples).", Bind, Run)

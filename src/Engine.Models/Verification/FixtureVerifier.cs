@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Engine.IO.Safetensors;
-using Engine.Memory;
 using Engine.Models.Loading;
 using Engine.Models.Schedulers;
 using Engine.Ops;
@@ -92,8 +91,8 @@ public sealed class FixtureVerifier(string folder, IOps ops)
     public IEnumerable<ParityResult> Vae(SafetensorsReader cases)
     {
         ReadCasesJson();
-        using var parameters = new NativeArena();
-        using var activations = new NativeArena();
+        using var parameters = _ops.CreateArena();
+        using var activations = _ops.CreateArena();
         var model = ModelFiles.LoadVaeDecoder(Path.Combine(_folder, "vae"), parameters);
         var z = cases.LoadF32("vae.z", parameters);
         var decoded = model.Decode(_ops, activations, z);
@@ -201,7 +200,7 @@ public sealed class FixtureVerifier(string folder, IOps ops)
     public IEnumerable<ParityResult> TextEncoder(SafetensorsReader cases)
     {
         ReadCasesJson();
-        using var arena = new NativeArena();
+        using var arena = _ops.CreateArena();
         var model = ModelFiles.LoadTextEncoder(Path.Combine(_folder, "text_encoder"), arena, _ => true);
         var ids = cases.LoadI32("text.input_ids", arena);
         var a = model.Activations(arena, ids.Dim(0), ids.Dim(1));
@@ -222,9 +221,9 @@ public sealed class FixtureVerifier(string folder, IOps ops)
     public IEnumerable<ParityResult> UNet(SafetensorsReader cases)
     {
         ReadCasesJson();
-        using var parameters = new NativeArena();
-        using var activations = new NativeArena();
-        using var gradients = new NativeArena();
+        using var parameters = _ops.CreateArena();
+        using var activations = _ops.CreateArena();
+        using var gradients = _ops.CreateArena();
         var model = ModelFiles.LoadUNet(Path.Combine(_folder, "unet"), parameters, _ => true);
         var latents = cases.LoadF32("unet.latents", parameters);
         var ehs = cases.LoadF32("unet.encoder_hidden_states", parameters);

@@ -77,10 +77,18 @@ public sealed class TrainingLog : IDisposable
         return new TrainingLog(path, tensorNames, new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" }, lastStep);
     }
 
-    /// <summary>Writes and flushes one row. Steps must increase.</summary>
-    public void Append(TelemetryRow r)
+    private float[] NoCosines => _noCosines ??= [.. Enumerable.Repeat(float.NaN, TensorNames.Count)];
+    private float[]? _noCosines;
+
+    /// <summary>
+    /// Writes and flushes the trainer's record of one step. Steps must increase. A step without gradient surgery
+    /// (CA, ESD, warm-up) has no cosines: its cosine columns are empty (NaN) and nothing fired.
+    /// </summary>
+    public void Append(StepRecord r)
     {
         ArgumentNullException.ThrowIfNull(r);
+        if (r.Cosines.Length == 0 && r.Fired.Length == 0 && TensorNames.Count > 0)
+            r = r with { Cosines = NoCosines, Fired = new bool[TensorNames.Count] };
         if (r.Cosines.Length != TensorNames.Count || r.Fired.Length != TensorNames.Count)
             throw new ArgumentException($"step {r.Step}: {r.Cosines.Length} cosines and {r.Fired.Length} fired flags for {TensorNames.Count} tensors", nameof(r));
         if (r.Step <= _lastStep) throw new ArgumentException($"step {r.Step} comes after step {_lastStep}", nameof(r));
