@@ -12,11 +12,18 @@ namespace Engine.Cli;
 /// </summary>
 internal static class Backends
 {
+    private static readonly AsyncLocal<Func<IOps>?> TestCuda = new();
+
     /// <summary>
     /// Test-only: when set, "cuda" and "auto" get this backend instead of a GPU (the tests hand in CudaOps over the
-    /// kernel emulator, so a whole verb runs through the CUDA backend's code on a machine without one).
+    /// kernel emulator, so a whole verb runs through the CUDA backend's code on a machine without one). Async-local,
+    /// so it reaches only the test that sets it, not the tests running beside it.
     /// </summary>
-    internal static Func<IOps>? CudaForTests { get; set; }
+    internal static Func<IOps>? CudaForTests
+    {
+        get => TestCuda.Value;
+        set => TestCuda.Value = value;
+    }
 
     /// <summary>The backend, or null after writing the one-line reason to <paramref name="error"/> (exit 2).</summary>
     public static IOps? Select(string backend, TextWriter error)
