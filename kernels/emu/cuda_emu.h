@@ -5,7 +5,7 @@
 // launching OS thread, every CUDA thread of a block as a fiber (a user-mode context with its own stack,
 // switched cooperatively). A thread runs until it reaches a barrier or returns; __syncthreads is a real
 // barrier (a fiber that arrives waits; the last to arrive lets them all go on), and warp shuffles/votes
-// exchange values through per-warp slots between two per-warp barriers. For a correct program (every thread
+// exchange values through per-warp slots around a per-warp barrier. For a correct program (every thread
 // of a block reaches the same __syncthreads, every lane of a warp takes part in a shuffle) the results are
 // those a GPU computes, up to floating-point library differences (libm vs libdevice; see docs/gpu.md).
 //
@@ -154,12 +154,12 @@ struct Queue
         if (f && !(head = f->next)) tail = nullptr;
         return f;
     }
-    void append(Queue& other) // moves all of other's fibers to the back, in order
+    void prepend(Queue& other) // moves all of other's fibers to the front, in order
     {
         if (!other.head) return;
-        if (tail) tail->next = other.head;
-        else head = other.head;
-        tail = other.tail;
+        other.tail->next = head;
+        if (!head) tail = other.tail;
+        head = other.head;
         other.head = other.tail = nullptr;
     }
 };
@@ -208,6 +208,7 @@ public:
     {
         expected_ = count;
         arrived_ = 0;
+        phase_ = 0;
         waiting_ = Queue{};
     }
 
@@ -228,22 +229,35 @@ public:
         if (arrived_ >= expected_ && arrived_ > 0) release();
     }
 
+    // How many phases have completed: every member that has not yet arrived at the current phase reads the
+    // same value.
+    unsigned phase() const { return phase_; }
+
 private:
+    // The released fibers run next, before fibers that have not reached the barrier yet: a warp then goes
+    // through all its shuffles on its 32 stacks (hot in cache) before the next warp starts, rather than every
+    // shuffle sweeping the whole block's stacks. Any order is correct; this one is faster.
     void release()
     {
         arrived_ = 0;
-        g_ready.append(waiting_);
+        phase_++;
+        g_ready.prepend(waiting_);
     }
 
     int expected_ = 0;
     int arrived_ = 0;
+    unsigned phase_ = 0;
     Queue waiting_;
 };
 
+// Shuffles and votes exchange through two sets of slots, picked by the parity of the warp barrier's phase:
+// a lane writes set p, arrives, and reads set p after the barrier. Set p is written again only two phases
+// later, and getting there takes every lane through phase p + 1, which each one reaches after its read, so
+// one barrier per exchange suffices (instead of a second one to protect the slots from the next write).
 struct Warp
 {
     Barrier barrier;
-    alignas(8) unsigned char slots[kWarpSize][8];
+    alignas(8) unsigned char slots[2][kWarpSize][8];
 };
 
 struct Block
@@ -266,13 +280,13 @@ inline T exchange(T v, int src)
 {
     static_assert(sizeof(T) <= 8, "shuffle of a value wider than 8 bytes");
     Warp& w = my_warp();
-    std::memcpy(w.slots[my_lane()], &v, sizeof(T));
+    auto& slots = w.slots[w.barrier.phase() & 1];
+    std::memcpy(slots[my_lane()], &v, sizeof(T));
     w.barrier.arrive_and_wait();
     T r = v;
     int warp_base = (g_linear / kWarpSize) * kWarpSize;
     int lanes = (int)(g_blockDim.x * g_blockDim.y * g_blockDim.z) - warp_base;
-    if (src >= 0 && src < kWarpSize && src < lanes) std::memcpy(&r, w.slots[src], sizeof(T));
-    w.barrier.arrive_and_wait(); // nobody overwrites a slot before everyone has read
+    if (src >= 0 && src < kWarpSize && src < lanes) std::memcpy(&r, slots[src], sizeof(T));
     return r;
 }
 
@@ -281,13 +295,13 @@ inline T exchange(T v, int src)
 inline unsigned ballot(int predicate)
 {
     Warp& w = my_warp();
-    w.slots[my_lane()][0] = predicate ? 1 : 0;
+    auto& slots = w.slots[w.barrier.phase() & 1];
+    slots[my_lane()][0] = predicate ? 1 : 0;
     w.barrier.arrive_and_wait();
     int warp_base = (g_linear / kWarpSize) * kWarpSize;
     int lanes = (int)(g_blockDim.x * g_blockDim.y * g_blockDim.z) - warp_base;
     unsigned bits = 0;
-    for (int l = 0; l < kWarpSize && l < lanes; l++) bits |= (unsigned)w.slots[l][0] << l;
-    w.barrier.arrive_and_wait();
+    for (int l = 0; l < kWarpSize && l < lanes; l++) bits |= (unsigned)slots[l][0] << l;
     return bits;
 }
 
@@ -324,7 +338,9 @@ inline bool reserve_stacks()
 inline void init_fiber(int i)
 {
     std::size_t slot = kStackBytes + (std::size_t)sysconf(_SC_PAGESIZE);
-    unsigned char* top = g_stacks + (i + 1) * slot; // stacks grow down; the guard page is at the bottom
+    // Stacks grow down; the guard page is at the bottom. The tops are staggered by a cache line per fiber:
+    // page-aligned tops would all fall in the same L1 sets, and a warp's 32 hot stack tops would evict each other.
+    unsigned char* top = g_stacks + (i + 1) * slot - (i % 64) * 64;
 #if defined(EMU_ASM_SWITCH)
     // The first switch into the fiber pops six zeroed callee-saved registers and `ret`s into fiber_main, which
     // then sees rsp ≡ 8 (mod 16), as after a `call` from a 16-byte-aligned frame (the ABI's entry alignment).
