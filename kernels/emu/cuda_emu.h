@@ -199,7 +199,10 @@ inline void yield_to_next()
 }
 
 // A cooperative barrier: a fiber that arrives before the others waits (leaves the ready queue); the last to
-// arrive moves all the waiters back to the ready queue and carries on without switching.
+// arrive queues itself behind them and puts them all at the front of the ready queue. Waiters queue in the
+// order they arrive, so a block's threads keep running in thread order in every phase (and a warp's lanes in
+// lane order): one switch more per phase than letting the last one carry on, but the order is the same
+// every time and easy to state (docs/gpu.md: which missing barriers show).
 // arrive_and_drop: arrive now and leave the party for later phases (a thread that returned from the kernel).
 class Barrier
 {
@@ -214,12 +217,13 @@ public:
 
     void arrive_and_wait()
     {
-        if (++arrived_ >= expected_)
+        if (++arrived_ >= expected_ && !waiting_.head) // the only member: nothing to wait for
         {
             release();
             return;
         }
         waiting_.push(g_current);
+        if (arrived_ >= expected_) release();
         yield_to_next();
     }
 

@@ -156,6 +156,15 @@ public unsafe class EmulatorSelfTests
     }
 
     [SkippableFact]
+    public void ThreadsRunInThreadOrder_BetweenBarriers()
+    {
+        const int n = 100;
+        int[] output = Zeros<int>(2 * n);
+        Launch("selftest_order", new Dim3(1), new Dim3(n), 0, Ptr(output));
+        Assert.Equal(Enumerable.Range(0, n).Concat(Enumerable.Range(0, n)), output);
+    }
+
+    [SkippableFact]
     public void SelfTestSource_CompilesWithNvrtc()
     {
         Skip.IfNot(NativeLibraryResolver.TryLoad(CudaLibrary.Nvrtc, out _, out _), "libnvrtc not found (docs/gpu.md)");

@@ -150,3 +150,17 @@ extern "C" __global__ void selftest_deadlock(int* out)
     else __syncwarp();
     out[threadIdx.x] = 1;
 }
+
+// The emulator's schedule (not a GPU property; on a GPU any order is valid): between two __syncthreads the
+// threads of a block take tickets in thread order, in the first phase and again after the barrier.
+// out[t] and out[n + t] = t.
+extern "C" __global__ void selftest_order(int* out)
+{
+    __shared__ int ticket[2];
+    int n = blockDim.x;
+    if (threadIdx.x == 0) ticket[0] = ticket[1] = 0;
+    __syncthreads();
+    out[threadIdx.x] = atomicAdd(&ticket[0], 1);
+    __syncthreads();
+    out[n + threadIdx.x] = atomicAdd(&ticket[1], 1);
+}
