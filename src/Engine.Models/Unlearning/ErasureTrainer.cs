@@ -140,14 +140,24 @@ public sealed partial class ErasureTrainer : IDisposable
 
         if (settings.Method == ErasureMethod.DoCo)
         {
-            if (Math.Min(inputs.Height, inputs.Width) >> (settings.DiscriminatorLayers + 1) < 1)
-                throw new ArgumentException($"a discriminator with {settings.DiscriminatorLayers} layers halves a {inputs.Height}×{inputs.Width} image below one pixel", nameof(settings));
+            // L stride-2 4×4 convolutions halve the image L times, the stride-1 4×4 block and head take one pixel each.
+            int patches = (Math.Min(inputs.Height, inputs.Width) >> settings.DiscriminatorLayers) - 2;
+            if (patches < 1)
+                throw new ArgumentException($"a discriminator with {settings.DiscriminatorLayers} layers leaves no patch of a {inputs.Height}×{inputs.Width} image (at most {MaxDiscriminatorLayers(Math.Min(inputs.Height, inputs.Width))} layers fit)", nameof(settings));
             Discriminator = new PatchDiscriminator(inputs.Channels, _state, settings.DiscriminatorWidth, settings.DiscriminatorLayers, settings.DiscriminatorBatchNorm);
             DiscriminatorInit.Fill(ops, Discriminator, Stream(Purpose.DiscriminatorInit));
             int dn = checked((int)Discriminator.Parameters.Layout.TotalCount);
             _dm = _state.Alloc(new Shape(dn), zero: true);
             _dv = _state.Alloc(new Shape(dn), zero: true);
         }
+    }
+
+    /// <summary>The most discriminator layers that leave at least one patch of an image whose smaller side is <paramref name="size"/>.</summary>
+    private static int MaxDiscriminatorLayers(int size)
+    {
+        int layers = 0;
+        while ((size >> (layers + 1)) - 2 >= 1) layers++;
+        return layers;
     }
 
     /// <summary>Runs one iteration of the configured method and advances <see cref="Step"/>.</summary>

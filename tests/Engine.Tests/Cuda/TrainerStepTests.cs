@@ -42,8 +42,8 @@ public class TrainerStepTests(ITestOutputHelper output)
         Steps = 2,
         Warmup = 0,
         Batch = 2,
-        // 8×8 images: two stride-2 layers before the 4×4 head.
-        DiscriminatorLayers = 2,
+        // 8×8 images: one stride-2 layer, then the stride-1 block and the head leave 2×2 patches.
+        DiscriminatorLayers = 1,
         DiscriminatorWidth = 8,
         LearningRate = 1e-3f,
         DiscriminatorLearningRate = 1e-3f,

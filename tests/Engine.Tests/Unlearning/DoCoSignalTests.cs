@@ -162,8 +162,10 @@ public sealed class DoCoSignalTests
     public void TooDeepDiscriminator_IsRefused()
     {
         using var tiny = new TinyTrainer(KeyValue);
-        var e = Assert.Throws<ArgumentException>(() => tiny.Trainer(Short(1) with { DiscriminatorLayers = 5 }));
-        Assert.Contains("below one pixel", e.Message);
+        // 32×32 latents: 3 layers leave 2×2 patches; 4 would leave none (the conv would fail mid-step).
+        tiny.Trainer(Short(1) with { DiscriminatorLayers = 3 }).Dispose();
+        var e = Assert.Throws<ArgumentException>(() => tiny.Trainer(Short(1) with { DiscriminatorLayers = 4 }));
+        Assert.Contains("leaves no patch of a 32×32 image (at most 3 layers fit)", e.Message);
     }
 
     [Fact]

@@ -127,7 +127,7 @@ public static class ErasedModelWriter
         foreach (var f in Directory.GetFiles(Path.Combine(baseFolder, "unet")))
             if (!f.EndsWith(".safetensors", StringComparison.Ordinal) && !f.EndsWith(".bin", StringComparison.Ordinal)) Link(f, Path.Combine(unetDir, Path.GetFileName(f)));
         var w = new SafetensorsWriter();
-        foreach (var p in unet.Parameters.Layout.Parameters) w.Add(p.Name, unet.Parameters.Weight(p.Name), storeAs);
+        foreach (var p in unet.Parameters.Layout.Parameters) w.Add(p.Name, unet.Parameters.Weight(p.Name), unet.Parameters.Memory, storeAs);
         w.Save(Path.Combine(unetDir, "diffusion_pytorch_model.safetensors"));
         sources[$"{ModelDir}/unet/diffusion_pytorch_model.safetensors"] = "written";
         return sources;
