@@ -1,4 +1,4 @@
-using Engine.Models.Unlearning;
+using Engine.Unlearning;
 
 namespace Engine.World;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
 using Engine.Memory;
 using Engine.Models.Unet;
-using Engine.Models.Unlearning;
 using Engine.Ops;
 using Engine.Tensors;
+using Engine.Unlearning;
 
 namespace Engine.Cli.Bench;
 

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using Engine.Cli.Bench;
+using Engine.Diffusion.Schedulers;
 using Engine.Models;
-using Engine.Models.Schedulers;
 using Engine.Models.Unet;
-using Engine.Models.Unlearning;
 using Engine.Rng;
+using Engine.Unlearning;
 
 namespace Engine.Cli.Commands;
 

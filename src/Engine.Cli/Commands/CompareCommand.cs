@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Engine.IO;
-using Engine.Models.Unlearning;
-using Engine.Models.Unlearning.Telemetry;
+using Engine.Unlearning;
+using Engine.Unlearning.Telemetry;
 using Engine.World;
 using Engine.World.Ruler;
 

@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
+using Engine.Diffusion.Pipelines;
+using Engine.Diffusion.Schedulers;
 using Engine.Models.Loading;
-using Engine.Models.Pipelines;
-using Engine.Models.Schedulers;
 using Engine.Models.Text;
-using Engine.Models.Unlearning;
-using Engine.Models.Unlearning.Data;
-using Engine.Models.Unlearning.Outputs;
-using Engine.Models.Unlearning.Telemetry;
+using Engine.Unlearning;
+using Engine.Unlearning.Data;
+using Engine.Unlearning.Outputs;
+using Engine.Unlearning.Telemetry;
 using Engine.World;
 
 namespace Engine.Cli.Commands;

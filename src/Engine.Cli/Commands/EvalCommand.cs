@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Engine.Diffusion.Pipelines;
 using Engine.IO;
-using Engine.Models.Pipelines;
 using Engine.Ops;
 using Engine.World;
 using Engine.World.Classifier;

@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Engine.Diffusion.Pipelines;
 using Engine.IO.Images;
-using Engine.Models.Pipelines;
 
 namespace Engine.Cli.Commands;
 

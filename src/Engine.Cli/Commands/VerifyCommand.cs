@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Engine.Diffusion.Verification;
 using Engine.IO.Safetensors;
-using Engine.Models.Verification;
 
 namespace Engine.Cli.Commands;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using Engine.Diffusion.Pipelines;
+using Engine.Diffusion.Schedulers;
 using Engine.Memory;
 using Engine.Models;
-using Engine.Models.Pipelines;
-using Engine.Models.Schedulers;
 using Engine.Tensors;
 using Engine.World;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
+using Engine.Diffusion.Pipelines;
 using Engine.IO;
-using Engine.Models.Pipelines;
 using Engine.Ops;
 using Engine.World.Ruler;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Engine.Models.Pipelines;
+using Engine.Diffusion.Pipelines;
 using Engine.World.Ruler;
 
 namespace Engine.Cli.Commands;

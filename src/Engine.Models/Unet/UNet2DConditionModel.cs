@@ -214,7 +214,7 @@ public sealed class UNet2DConditionModel
 
         // Time embedding: sinusoid on the host (a few hundred numbers), then two Linears.
         int c0 = c.BlockOutChannels[0], td = c.TimeEmbedDim;
-        Span<float> host = n * c0 <= 4096 ? stackalloc float[n * c0] : new float[n * c0];
+        Span<float> host = n * c0 <= 8192 ? stackalloc float[n * c0] : new float[n * c0]; // SD 1.5 at 2B = 16: 5120
         TimestepEmbedding(host, timesteps, c0, c.FlipSinToCos, c.FreqShift);
         _tproj = w.Act(new Shape(n, c0));
         ops.CopyFromHost(_tproj, host);

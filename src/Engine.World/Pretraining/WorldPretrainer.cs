@@ -1,9 +1,9 @@
+using Engine.Diffusion.Schedulers;
 using Engine.IO.Safetensors;
 using Engine.Memory;
 using Engine.Models;
 using Engine.Models.Clip;
 using Engine.Models.Loading;
-using Engine.Models.Schedulers;
 using Engine.Models.Text;
 using Engine.Models.Unet;
 using Engine.Ops;

@@ -1,4 +1,4 @@
-using Engine.Models.Pipelines;
+using Engine.Diffusion.Pipelines;
 
 namespace Engine.World.Ruler;
 

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using Engine.Cpu;
+using Engine.Diffusion.Schedulers;
 using Engine.Models;
-using Engine.Models.Schedulers;
 using Engine.Models.Unet;
-using Engine.Models.Unlearning;
 using Engine.Rng;
 using Engine.Tests.Testing;
+using Engine.Unlearning;
 using Xunit.Abstractions;
 
 namespace Engine.Tests.Cuda;

@@ -1,6 +1,6 @@
 using Engine.Cpu;
+using Engine.Diffusion.Verification;
 using Engine.IO.Safetensors;
-using Engine.Models.Verification;
 using Xunit.Abstractions;
 
 namespace Engine.Tests.Models;

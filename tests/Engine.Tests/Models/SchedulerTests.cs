@@ -1,4 +1,4 @@
-using Engine.Models.Schedulers;
+using Engine.Diffusion.Schedulers;
 
 namespace Engine.Tests.Models;
 

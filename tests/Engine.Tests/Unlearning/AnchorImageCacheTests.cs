@@ -1,6 +1,6 @@
 using Engine.Cpu;
-using Engine.Models.Pipelines;
-using Engine.Models.Unlearning.Data;
+using Engine.Diffusion.Pipelines;
+using Engine.Unlearning.Data;
 
 namespace Engine.Tests.Unlearning;
 

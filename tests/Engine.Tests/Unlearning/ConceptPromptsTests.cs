@@ -1,5 +1,5 @@
 using Engine.Models.Text;
-using Engine.Models.Unlearning.Data;
+using Engine.Unlearning.Data;
 
 namespace Engine.Tests.Unlearning;
 

@@ -1,9 +1,9 @@
 using Engine.Memory;
 using Engine.Models;
 using Engine.Models.Gan;
-using Engine.Models.Unlearning;
 using Engine.Tensors;
 using Engine.Tests.Testing;
+using Engine.Unlearning;
 
 namespace Engine.Tests.Unlearning;
 

@@ -1,6 +1,6 @@
-using Engine.Models.Unlearning;
-using Engine.Models.Unlearning.Telemetry;
 using Engine.Tests.Testing;
+using Engine.Unlearning;
+using Engine.Unlearning.Telemetry;
 
 namespace Engine.Tests.Unlearning;
 
@@ -78,7 +78,7 @@ public sealed class DoCoSignalTests
         var official = Unlearn(false);
         var flat = Unlearn(true);
         using var tiny = new TinyTrainer(KeyValue);
-        float abar = new Engine.Models.Schedulers.NoiseSchedule(tiny.Scheduler).AlphasCumprod[T];
+        float abar = new Engine.Diffusion.Schedulers.NoiseSchedule(tiny.Scheduler).AlphasCumprod[T];
         double chain = Math.Sqrt(1 - abar) / Math.Sqrt(abar);
         Assert.Contains(flat, v => v != 0);
         Close.Assert("official = chain · flat", official, flat.Select(v => v * chain).ToArray(), rtol: 1e-4, atol: 1e-7);
@@ -185,7 +185,7 @@ public sealed class DoCoSignalTests
 }
 
 /// <summary>The tiny fixture's trainer under another scheduler config (clip_sample on, say).</summary>
-internal sealed class TinyTrainerScheduler(TinyTrainer tiny, Engine.Models.Schedulers.SchedulerConfig scheduler)
+internal sealed class TinyTrainerScheduler(TinyTrainer tiny, Engine.Diffusion.Schedulers.SchedulerConfig scheduler)
 {
     public ErasureTrainer Trainer(ErasureSettings settings) => new(tiny.Ops, tiny.Unet, scheduler, tiny.Inputs, settings);
 }

@@ -1,6 +1,6 @@
 using Engine.Cpu;
+using Engine.Diffusion.Pipelines;
 using Engine.Memory;
-using Engine.Models.Pipelines;
 
 namespace Engine.Tests.Unlearning;
 

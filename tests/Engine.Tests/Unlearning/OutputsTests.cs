@@ -5,10 +5,10 @@ using Engine.IO.Safetensors;
 using Engine.Memory;
 using Engine.Models.Loading;
 using Engine.Models.Unet;
-using Engine.Models.Unlearning.Data;
-using Engine.Models.Unlearning.Outputs;
 using Engine.Nn;
 using Engine.Tests.Loading;
+using Engine.Unlearning.Data;
+using Engine.Unlearning.Outputs;
 
 namespace Engine.Tests.Unlearning;
 

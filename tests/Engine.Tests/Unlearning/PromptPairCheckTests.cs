@@ -1,5 +1,5 @@
 using Engine.Models.Text;
-using Engine.Models.Unlearning.Data;
+using Engine.Unlearning.Data;
 using Engine.World;
 
 namespace Engine.Tests.Unlearning;

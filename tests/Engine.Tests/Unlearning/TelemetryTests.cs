@@ -1,8 +1,8 @@
 using System.Globalization;
 using Engine.IO.Images;
-using Engine.Models.Unlearning;
-using Engine.Models.Unlearning.Telemetry;
 using Engine.Tests.IO;
+using Engine.Unlearning;
+using Engine.Unlearning.Telemetry;
 
 namespace Engine.Tests.Unlearning;
 

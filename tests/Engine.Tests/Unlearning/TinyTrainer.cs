@@ -1,11 +1,11 @@
 using Engine.Cpu;
+using Engine.Diffusion.Schedulers;
 using Engine.Memory;
 using Engine.Models.Loading;
-using Engine.Models.Schedulers;
 using Engine.Models.Text;
 using Engine.Models.Unet;
-using Engine.Models.Unlearning;
 using Engine.Rng;
+using Engine.Unlearning;
 
 namespace Engine.Tests.Unlearning;
 

@@ -1,5 +1,5 @@
-using Engine.Models.Unlearning;
 using Engine.Tests.Testing;
+using Engine.Unlearning;
 
 namespace Engine.Tests.Unlearning;
 

@@ -1,4 +1,4 @@
-using Engine.Models.Unlearning;
+using Engine.Unlearning;
 using Engine.World;
 
 namespace Engine.Tests.World;

@@ -1,5 +1,5 @@
 using Engine.Cpu;
-using Engine.Models.Pipelines;
+using Engine.Diffusion.Pipelines;
 using Engine.World.Pretraining;
 
 namespace Engine.Tests.World;

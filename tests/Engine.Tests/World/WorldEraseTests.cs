@@ -52,9 +52,9 @@ public sealed class WorldEraseTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("(0 UNet updates", output, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_dir, "ruler.json")), "a discriminator-only run has nothing to measure");
-        var table = Engine.Models.Unlearning.Telemetry.TelemetryTable.Read(Path.Combine(_dir, "train.csv"));
+        var table = Engine.Unlearning.Telemetry.TelemetryTable.Read(Path.Combine(_dir, "train.csv"));
         Assert.All(table.Rows, r => Assert.Equal("warmup", r[1]));
-        Assert.Contains(Engine.Models.Unlearning.Telemetry.TimestepBuckets.Columns.SelectMany(table.Numbers), double.IsFinite);
+        Assert.Contains(Engine.Unlearning.Telemetry.TimestepBuckets.Columns.SelectMany(table.Numbers), double.IsFinite);
         Assert.Equal(2, Doco.Run("erase", "--out", _dir + "-x", "--quick", "--discriminator-only", "--method", "ca").Exit);
     }
 
