@@ -124,11 +124,11 @@ public sealed unsafe class CudaContext : IKernelRunner, IDisposable
     public Tensor AllocTensor(Shape shape, DType dtype = DType.F32, bool zero = true)
     {
         long bytes = checked(shape.Numel * dtype.SizeOf());
-        long words = (bytes + 3) / 4 * 4;
-        ulong ptr = Alloc(words);
+        long rounded = (bytes + 3) / 4 * 4;
+        ulong ptr = Alloc(rounded);
         // Not the synchronous cuMemsetD8_v2: that runs on the legacy NULL stream, which does not wait for (nor is
         // waited for by) this context's non-blocking stream, so a kernel could read the buffer before it is zeroed.
-        if (zero && words > 0) ZeroAsync(ptr, words);
+        if (zero && rounded > 0) ZeroAsync(ptr, rounded);
         return new Tensor((nint)ptr, shape, dtype, Engine.Tensors.Device.Cuda);
     }
 
