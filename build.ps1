@@ -204,15 +204,25 @@ function Invoke-StandInCheck {
     $lib = Join-Path $out 'lib'
     $env:DOCO_CUDA_PATH = $lib
     $env:DOCO_KERNEL_CACHE = Join-Path $out 'kernel-cache'
+    # Each run: what to print, the executable, its arguments. The doco commands, then the device tests (which skip
+    # without a GPU) in-process against the stand-in, when the test project is built (build.ps1 test builds it).
+    $runs = @(foreach ($line in $StandInCommands) { , @("doco $line", $doco, ($line -split ' +')) })
+    $testProject = Join-Path $Root 'tests/Engine.Tests/Engine.Tests.csproj'
+    if (Test-Path (Join-Path $Root "tests/Engine.Tests/bin/$Configuration/net10.0/Engine.Tests.dll")) {
+        $runs += , @('DeviceTests', 'dotnet', @('test', $testProject, '-c', $Configuration, '--no-build', '--nologo',
+                                                '--filter', 'FullyQualifiedName~Engine.Tests.Cuda.DeviceTests'))
+    }
+    else { Write-Warning 'standin-check: tests/Engine.Tests is not built (build.ps1 build): DeviceTests not run on the stand-in' }
     $failed = @()
     try {
-        foreach ($line in $StandInCommands) {
-            $cmdArgs = $line -split ' +'
-            Write-Host "`n== standin-check: DOCO_CUDA_PATH=$lib DOCO_KERNEL_CACHE=$env:DOCO_KERNEL_CACHE $doco $line"
+        foreach ($run in $runs) {
+            $label, $exe, $cmdArgs = $run
+            $override = if ($env:DOCO_STANDIN_KERNELS) { "DOCO_STANDIN_KERNELS=$env:DOCO_STANDIN_KERNELS " } else { '' }
+            Write-Host "`n== standin-check: ${override}DOCO_CUDA_PATH=$lib DOCO_KERNEL_CACHE=$env:DOCO_KERNEL_CACHE $exe $($cmdArgs -join ' ')"
             $clock = [Diagnostics.Stopwatch]::StartNew()
             $complaints = 0
             # A time limit, so a hang (or an emulator too slow for the shapes) fails with its name instead of stalling CI.
-            & timeout --kill-after=10 $StandInTimeLimit $doco @cmdArgs 2>&1 | ForEach-Object {
+            & timeout --kill-after=10 $StandInTimeLimit $exe @cmdArgs 2>&1 | ForEach-Object {
                 $s = "$_"
                 if ($s.StartsWith('doco stand-in:')) { $complaints++ }
                 Write-Host $s
@@ -220,15 +230,15 @@ function Invoke-StandInCheck {
             $code = $LASTEXITCODE
             $verdict = if ($code -eq 124 -or $code -eq 137) { "FAIL (over the $StandInTimeLimit s limit)" }
             elseif ($code -ne 0) { "FAIL (exit $code)" } elseif ($complaints -gt 0) { "FAIL ($complaints stand-in complaints)" } else { 'ok' }
-            Write-Host ("== standin-check: doco {0}: {1}, {2:N1} s" -f $line, $verdict, $clock.Elapsed.TotalSeconds)
-            if ($verdict -ne 'ok') { $failed += "doco $line ($verdict)" }
+            Write-Host ("== standin-check: {0}: {1}, {2:N1} s" -f $label, $verdict, $clock.Elapsed.TotalSeconds)
+            if ($verdict -ne 'ok') { $failed += "$label ($verdict)" }
         }
     }
     finally {
         Remove-Item Env:DOCO_CUDA_PATH, Env:DOCO_KERNEL_CACHE -ErrorAction SilentlyContinue
     }
     if ($failed.Count -gt 0) { throw "standin-check failed: $($failed -join '; ')" }
-    Write-Host "`nstandin-check: all $($StandInCommands.Count) commands passed on the stand-in driver and cuBLAS"
+    Write-Host "`nstandin-check: all $($runs.Count) runs passed on the stand-in driver and cuBLAS"
 }
 
 function Invoke-Demo {
