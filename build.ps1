@@ -2,12 +2,14 @@
 # Build entry point. Run as: dotnet tool restore; dotnet pwsh build.ps1 <task>
 #   setup    install the native packages the tests use (Debian: NVRTC for the kernel compile test, OpenBLAS for benchmarks)
 #   build    build the solution (Release)
-#   test     setup + build + every test; prints one 'N passed, N failed, N skipped' line
+#   test     setup + build + every test; prints one 'N passed, N failed, N skipped' line; then standin-check
 #   format   check `dotnet format` (whitespace, style, analyzers)
 #   bench    BenchmarkDotNet suites (pass a filter after the task, e.g. build.ps1 bench '*Sgemm*')
 #   publish  self-contained linux-x64 `doco` under artifacts/publish
 #   gpu-check  trimmed single-file linux-x64 `doco` + run-gpu-check.sh under artifacts/gpu-check (docs/gpu.md),
 #            smoke-tested here (doco kernels, doco verify on the tiny-sd fixture)
+#   standin-check  gpu-check, then the trimmed doco's real CUDA interop against the stand-in libcuda/libcublas
+#            (tests/StandIn, built here with g++; docs/gpu.md): the commands in $StandInCommands
 #   demo     the main job on the embedded default (see README)
 param(
     [Parameter(Position = 0)][string]$Task = 'test',
@@ -66,6 +68,7 @@ function Invoke-Test {
         Write-Host "tests: $($c.passed) passed, $($c.failed) failed, $skipped skipped"
     }
     if ($code -ne 0) { throw "tests failed (exit $code)" }
+    Invoke-StandInCheck
 }
 
 function Invoke-Format {
@@ -115,6 +118,129 @@ function Invoke-GpuCheck {
     Write-Host "`ngpu-check: copy $out to the GPU machine and run ./run-gpu-check.sh there (docs/gpu.md)"
 }
 
+# ---- The stand-in driver and cuBLAS (tests/StandIn, docs/gpu.md): test doubles for libcuda and libcublas that
+# run the published doco's real interop (driver calls, NVRTC modules, launches, cuBLAS) on the CPU, and fail on
+# stream races, out-of-range copies and calls without a context.
+
+# The doco commands run against the stand-in, one command line each (split on spaces). To run one more, add a
+# line here, e.g. 'erase --backend cuda ...' once the trainers run on CUDA. Keep each one short: they run in CI.
+$StandInCommands = @(
+    'kernels'
+    'selftest --backend cuda'
+    'bench kernels --config tiny --backend cuda --batch 1 --min-time 0'
+)
+
+# Seconds each command may run before it counts as failed.
+$StandInTimeLimit = 600
+
+# The kernel emulator's g++ flags: must stay equal to KernelEmulator.Flags (tests/Engine.Tests/Cuda/KernelEmulator.cs),
+# so the stand-in launches the kernels exactly as the emulator tests do (StandInTests checks this).
+$EmuFlags = @('-std=c++20', '-O1', '-ffp-contract=off', '-fPIC', '-shared', '-pthread', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror')
+
+# Builds the stand-in into $Out: lib/libcuda.so.1, lib/libcublas.so.12 (its rpath finds libcuda.so.1 beside it),
+# lib/kernels/<file>.so (every kernels/*.cu as KernelEmulator builds it, shared with its cache in $TMPDIR/doco-emu)
+# and standin-selftest; then runs the self-test.
+function Invoke-StandInBuild([string]$Out) {
+    if (-not $IsLinux) { throw 'standin-check: the stand-in libraries are Linux shared objects' }
+    if (-not (Get-Command g++ -ErrorAction SilentlyContinue)) { throw 'standin-check: g++ not found (build.ps1 setup installs it as root; docs/gpu.md)' }
+    $src = Join-Path $Root 'tests/StandIn'
+    $lib = Join-Path $Out 'lib'
+    $kernels = Join-Path $lib 'kernels'
+    Remove-Item -Recurse -Force $lib -ErrorAction SilentlyContinue
+    New-Item -ItemType Directory -Force $kernels | Out-Null
+    $flags = @('-std=c++20', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-ffp-contract=off', '-pthread', '-Wall', '-Wextra', '-Werror')
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    Invoke-Native 'g++ libcuda stand-in' { g++ @flags '-Wl,-soname,libcuda.so.1' -o (Join-Path $lib 'libcuda.so.1') (Join-Path $src 'cuda_standin.cpp') -ldl }
+    Invoke-Native 'g++ libcublas stand-in' {
+        g++ @flags '-Wl,-soname,libcublas.so.12' -o (Join-Path $lib 'libcublas.so.12') (Join-Path $src 'cublas_standin.cpp') `
+            "-L$lib" '-l:libcuda.so.1' '-Wl,-rpath,$ORIGIN'
+    }
+    $selftest = Join-Path $Out 'standin-selftest'
+    Invoke-Native 'g++ stand-in self-test' {
+        g++ -std=c++20 -O1 -Wall -Wextra -Werror -pthread -o $selftest (Join-Path $src 'standin_selftest.cpp') `
+            "-L$lib" '-l:libcuda.so.1' '-l:libcublas.so.12' "-Wl,-rpath,$lib"
+    }
+
+    # The kernels, exactly as KernelEmulator.Build wraps and names them (same text, flags and hash), so a test run
+    # before this one has usually compiled them already.
+    $emuDir = Join-Path $Root 'kernels/emu'
+    $header = [IO.File]::ReadAllText((Join-Path $emuDir 'cuda_emu.h'))
+    $cache = Join-Path ([IO.Path]::GetTempPath()) 'doco-emu'
+    New-Item -ItemType Directory -Force $cache | Out-Null
+    $reused = 0
+    foreach ($cu in Get-ChildItem (Join-Path $Root 'kernels') -Filter *.cu | Sort-Object Name) {
+        $file = "kernels/$($cu.Name)"
+        $text = [IO.File]::ReadAllText($cu.FullName)
+        $entries = [regex]::Matches($text, '^extern "C" __global__ void (\w+)\s*\(', 'Multiline') | ForEach-Object { $_.Groups[1].Value }
+        $wrapper = [Text.StringBuilder]::new()
+        [void]$wrapper.Append("#include `"cuda_emu.h`"`n#line 1 `"$file`"`n").Append($text).Append("`n")
+        foreach ($e in $entries) { [void]$wrapper.Append("EMU_EXPORT($e)`n") }
+        $key = $header + "`0" + $wrapper.ToString() + "`0" + ($EmuFlags -join ' ')
+        $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($key))).Substring(0, 16)
+        $so = Join-Path $cache "$($cu.BaseName)-$hash.so"
+        if (Test-Path $so) { $reused++ }
+        else {
+            $cpp = Join-Path $cache "$($cu.BaseName)-$hash.$PID.cpp"
+            $tmp = "$so.$PID.tmp"
+            [IO.File]::WriteAllText($cpp, $wrapper.ToString())
+            try { Invoke-Native "g++ $file (kernel emulator)" { g++ @EmuFlags "-I$emuDir" -o $tmp $cpp } }
+            finally { Remove-Item $cpp -ErrorAction SilentlyContinue }
+            Move-Item -Force $tmp $so
+        }
+        Copy-Item $so (Join-Path $kernels "$($cu.BaseName).so")
+    }
+    Write-Host ("standin-check: built {0} in {1:N0} s (kernel libraries: {2} from the emulator cache {3})" -f $lib, $clock.Elapsed.TotalSeconds, $reused, $cache)
+    Invoke-Native 'stand-in self-test' { & $selftest }
+}
+
+# gpu-check (publish + smoke test), the stand-in, then each of $StandInCommands with the trimmed doco against it.
+# Fails when a command exits non-zero or the stand-in printed a complaint (a "doco stand-in:" line), even if
+# the command went on.
+function Invoke-StandInCheck {
+    $out = Join-Path $Root 'artifacts/standin'
+    Invoke-GpuCheck
+    Invoke-StandInBuild $out
+    $doco = Join-Path $Root 'artifacts/gpu-check/doco'
+    $lib = Join-Path $out 'lib'
+    $env:DOCO_CUDA_PATH = $lib
+    $env:DOCO_KERNEL_CACHE = Join-Path $out 'kernel-cache'
+    # Each run: what to print, the executable, its arguments. The doco commands, then the device tests (which skip
+    # without a GPU) in-process against the stand-in, when the test project is built (build.ps1 test builds it).
+    $runs = @(foreach ($line in $StandInCommands) { , @("doco $line", $doco, ($line -split ' +')) })
+    $testProject = Join-Path $Root 'tests/Engine.Tests/Engine.Tests.csproj'
+    if (Test-Path (Join-Path $Root "tests/Engine.Tests/bin/$Configuration/net10.0/Engine.Tests.dll")) {
+        $runs += , @('DeviceTests', 'dotnet', @('test', $testProject, '-c', $Configuration, '--no-build', '--nologo',
+                                                '--filter', 'FullyQualifiedName~Engine.Tests.Cuda.DeviceTests'))
+    }
+    else { Write-Warning 'standin-check: tests/Engine.Tests is not built (build.ps1 build): DeviceTests not run on the stand-in' }
+    $failed = @()
+    try {
+        foreach ($run in $runs) {
+            $label, $exe, $cmdArgs = $run
+            $override = if ($env:DOCO_STANDIN_KERNELS) { "DOCO_STANDIN_KERNELS=$env:DOCO_STANDIN_KERNELS " } else { '' }
+            Write-Host "`n== standin-check: ${override}DOCO_CUDA_PATH=$lib DOCO_KERNEL_CACHE=$env:DOCO_KERNEL_CACHE $exe $($cmdArgs -join ' ')"
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $complaints = 0
+            # A time limit, so a hang (or an emulator too slow for the shapes) fails with its name instead of stalling CI.
+            & timeout --kill-after=10 $StandInTimeLimit $exe @cmdArgs 2>&1 | ForEach-Object {
+                $s = "$_"
+                if ($s.StartsWith('doco stand-in:')) { $complaints++ }
+                Write-Host $s
+            }
+            $code = $LASTEXITCODE
+            $verdict = if ($code -eq 124 -or $code -eq 137) { "FAIL (over the $StandInTimeLimit s limit)" }
+            elseif ($code -ne 0) { "FAIL (exit $code)" } elseif ($complaints -gt 0) { "FAIL ($complaints stand-in complaints)" } else { 'ok' }
+            Write-Host ("== standin-check: {0}: {1}, {2:N1} s" -f $label, $verdict, $clock.Elapsed.TotalSeconds)
+            if ($verdict -ne 'ok') { $failed += "$label ($verdict)" }
+        }
+    }
+    finally {
+        Remove-Item Env:DOCO_CUDA_PATH, Env:DOCO_KERNEL_CACHE -ErrorAction SilentlyContinue
+    }
+    if ($failed.Count -gt 0) { throw "standin-check failed: $($failed -join '; ')" }
+    Write-Host "`nstandin-check: all $($runs.Count) runs passed on the stand-in driver and cuBLAS"
+}
+
 function Invoke-Demo {
     Invoke-Build
     $doco = Join-Path $Root "src/Engine.Cli/bin/$Configuration/net10.0/doco.dll"
@@ -136,6 +262,7 @@ switch ($Task) {
     'bench' { Invoke-Bench }
     'publish' { Invoke-Publish }
     'gpu-check' { Invoke-GpuCheck }
+    'standin-check' { Invoke-StandInCheck }
     'demo' { Invoke-Demo }
-    default { throw "unknown task '$Task' (setup, build, test, format, bench, publish, gpu-check, demo)" }
+    default { throw "unknown task '$Task' (setup, build, test, format, bench, publish, gpu-check, standin-check, demo)" }
 }

@@ -117,11 +117,18 @@ public sealed unsafe class CudaContext : IKernelRunner, IDisposable
         return ptr;
     }
 
+    /// <summary>
+    /// A device tensor; zeroed (when <paramref name="zero"/>) on this context's stream, so the zeroing is ordered
+    /// before any kernel queued after it. The allocation is rounded up to whole 32-bit words for that memset.
+    /// </summary>
     public Tensor AllocTensor(Shape shape, DType dtype = DType.F32, bool zero = true)
     {
         long bytes = checked(shape.Numel * dtype.SizeOf());
-        ulong ptr = Alloc(bytes);
-        if (zero) CuDriver.Check(CuDriver.cuMemsetD8_v2(ptr, 0, (nuint)bytes), "cuMemsetD8_v2");
+        long rounded = (bytes + 3) / 4 * 4;
+        ulong ptr = Alloc(rounded);
+        // Not the synchronous cuMemsetD8_v2: that runs on the legacy NULL stream, which does not wait for (nor is
+        // waited for by) this context's non-blocking stream, so a kernel could read the buffer before it is zeroed.
+        if (zero && rounded > 0) ZeroAsync(ptr, rounded);
         return new Tensor((nint)ptr, shape, dtype, Engine.Tensors.Device.Cuda);
     }
 
@@ -164,14 +171,31 @@ public sealed unsafe class CudaContext : IKernelRunner, IDisposable
     public void CopyAsync(ulong dst, ulong src, long bytes) =>
         CuDriver.Check(CuDriver.cuMemcpyDtoDAsync_v2(dst, src, (nuint)bytes, Stream), $"cuMemcpyDtoDAsync_v2({bytes} bytes)");
 
+    // Upload and Download go on this context's stream, after the work already queued there, and wait for the copy:
+    // the synchronous cuMemcpyHtoD_v2/DtoH_v2 would run on the legacy NULL stream, which a non-blocking stream does
+    // not synchronize with (a download could read a buffer before the kernel writing it ran; an upload could land
+    // after a kernel that reads it started). The wait keeps the span's memory pinned (fixed) until the copy is done.
+
+    /// <summary>Host → device on this context's stream, in order after the work queued before it; returns when the copy is done.</summary>
     public void Upload(ulong dst, ReadOnlySpan<byte> src)
     {
-        fixed (byte* p = src) CuDriver.Check(CuDriver.cuMemcpyHtoD_v2(dst, p, (nuint)src.Length), $"cuMemcpyHtoD_v2({src.Length} bytes)");
+        if (src.Length == 0) return;
+        fixed (byte* p = src)
+        {
+            CuDriver.Check(CuDriver.cuMemcpyHtoDAsync_v2(dst, p, (nuint)src.Length, Stream), $"cuMemcpyHtoDAsync_v2({src.Length} bytes)");
+            Synchronize();
+        }
     }
 
+    /// <summary>Device → host on this context's stream, after the work queued before it (the kernels writing src); returns when the data is here.</summary>
     public void Download(Span<byte> dst, ulong src)
     {
-        fixed (byte* p = dst) CuDriver.Check(CuDriver.cuMemcpyDtoH_v2(p, src, (nuint)dst.Length), $"cuMemcpyDtoH_v2({dst.Length} bytes)");
+        if (dst.Length == 0) return;
+        fixed (byte* p = dst)
+        {
+            CuDriver.Check(CuDriver.cuMemcpyDtoHAsync_v2(p, src, (nuint)dst.Length, Stream), $"cuMemcpyDtoHAsync_v2({dst.Length} bytes)");
+            Synchronize();
+        }
     }
 
     public void Upload<T>(ulong dst, ReadOnlySpan<T> src) where T : unmanaged => Upload(dst, MemoryMarshal.AsBytes(src));

@@ -41,17 +41,11 @@ internal sealed class CudaDevice(CudaContext ctx) : ISelftestDevice
         return (nint)p;
     }
 
-    public void Upload(nint dst, ReadOnlySpan<byte> src)
-    {
-        ctx.Synchronize();
-        ctx.Upload((ulong)dst, src);
-    }
+    // Both copy on the context's stream, ordered after the kernels queued before them (and the zeroing in Alloc),
+    // and wait for the copy; no NULL-stream copies, which the context's non-blocking stream would not wait for.
+    public void Upload(nint dst, ReadOnlySpan<byte> src) => ctx.Upload((ulong)dst, src);
 
-    public void Download(Span<byte> dst, nint src)
-    {
-        ctx.Synchronize();
-        ctx.Download(dst, (ulong)src);
-    }
+    public void Download(Span<byte> dst, nint src) => ctx.Download(dst, (ulong)src);
 
     public void Synchronize() => ctx.Synchronize();
 }

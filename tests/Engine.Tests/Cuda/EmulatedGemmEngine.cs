@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Engine.Cpu;
 using Engine.Cuda.Ops;
 using Engine.Ops;
@@ -12,11 +13,13 @@ namespace Engine.Tests.Cuda;
 /// matrix with leading dimension ld is the row-major transpose of the same bytes, so col-major C = op(A)·op(B) is
 /// row-major Cᵀ = op(B)ᵀ·op(A)ᵀ. That identity is checked on its own against a plain column-major loop
 /// (<see cref="CudaOpsGemmConvTests"/>), so CudaOps's own row-major → column-major mapping is what the op tests test.
-/// FP32 only: TF32 rounding is not emulated.
+/// With <paramref name="tf32"/> (CUBLAS_COMPUTE_32F_FAST_TF32), both operands are first rounded to TF32 as tensor
+/// cores do (<see cref="RoundToTf32"/>, the same rounding as the stand-in cuBLAS in tests/StandIn), then multiplied
+/// and accumulated in float, so tests of TF32 paths meet TF32's errors here rather than on the first GPU.
 /// </summary>
-internal sealed class EmulatedGemmEngine(CpuOps cpu) : IGemmEngine
+internal sealed unsafe class EmulatedGemmEngine(CpuOps cpu, bool tf32 = false) : IGemmEngine
 {
-    public bool Tf32 => false;
+    public bool Tf32 => tf32;
 
     public int Calls { get; private set; }
 
@@ -32,7 +35,37 @@ internal sealed class EmulatedGemmEngine(CpuOps cpu) : IGemmEngine
         if (m == 0 || n == 0) return;
         // Row-major view: C'ᵀ[n×m] = op(B)ᵀ · op(A)ᵀ, B's bytes as the left operand, A's as the right.
         var spec = new GemmSpec(n, m, k, transB, transA, ldb, lda, ldc, strideB, strideA, strideC, batch, alpha, beta);
-        cpu.Gemm(Host(c, spec.ExtentC), Host(b, Math.Max(1, spec.ExtentA)), Host(a, Math.Max(1, spec.ExtentB)), spec);
+        long extentB = Math.Max(1, spec.ExtentA), extentA = Math.Max(1, spec.ExtentB);
+        if (!tf32)
+        {
+            cpu.Gemm(Host(c, spec.ExtentC), Host(b, extentB), Host(a, extentA), spec);
+            return;
+        }
+        // Rounded copies of every element either operand's batches can reach (a stride-0 operand is one matrix).
+        float* ra = (float*)NativeMemory.Alloc((nuint)extentA, sizeof(float)), rb = (float*)NativeMemory.Alloc((nuint)extentB, sizeof(float));
+        try
+        {
+            for (long i = 0; i < spec.ExtentB; i++) ra[i] = RoundToTf32(((float*)a)[i]); // spec's B is cuBLAS's A
+            for (long i = 0; i < spec.ExtentA; i++) rb[i] = RoundToTf32(((float*)b)[i]);
+            cpu.Gemm(Host(c, spec.ExtentC), Host((nint)rb, extentB), Host((nint)ra, extentA), spec);
+        }
+        finally
+        {
+            NativeMemory.Free(ra);
+            NativeMemory.Free(rb);
+        }
+    }
+
+    /// <summary>
+    /// x rounded to TF32: 10 of float's 23 mantissa bits kept, round to nearest with ties to even on the 13 dropped
+    /// bits; infinities and NaN unchanged (a finite value next to float.MaxValue may round to infinity, as in hardware).
+    /// </summary>
+    public static float RoundToTf32(float x)
+    {
+        uint u = BitConverter.SingleToUInt32Bits(x);
+        if ((u & 0x7f800000u) == 0x7f800000u) return x;
+        u += 0xfffu + ((u >> 13) & 1u);
+        return BitConverter.UInt32BitsToSingle(u & ~0x1fffu);
     }
 
     private static Tensor Host(nint p, long floats) => new(p, new Shape(checked((int)floats)), DType.F32, Device.Cpu);
@@ -43,10 +76,11 @@ internal sealed class EmulatedGemmEngine(CpuOps cpu) : IGemmEngine
 /// <summary>CudaOps through the kernel emulator, the emulated cuBLAS and host memory posing as the device.</summary>
 internal sealed class EmulatedCuda : IDisposable
 {
-    public EmulatedCuda()
+    /// <param name="tf32">emulate cuBLAS with TF32 compute (operands rounded to TF32)</param>
+    public EmulatedCuda(bool tf32 = false)
     {
         Memory = new HostDeviceMemory();
-        Gemm = new EmulatedGemmEngine(new CpuOps());
+        Gemm = new EmulatedGemmEngine(new CpuOps(), tf32);
         Ops = new CudaOps(KernelEmulator.Instance, Gemm, Memory, "cuda (emulated)");
         Arena = new DeviceArena(Memory, 4L << 20);
     }
