@@ -3,6 +3,7 @@ using Engine.Models.Clip;
 using Engine.Models.Unet;
 using Engine.Nn;
 using Engine.Ops;
+using Engine.Tensors;
 
 namespace Engine.World;
 
@@ -73,6 +74,13 @@ public static class WorldModel
     /// </summary>
     public static void Initialize(IOps ops, ParameterStore store, ulong seed)
     {
+        // U(−b, b) as (2u − 1)·b in three exact-order ops (the −1 as an Axpy against ones), so that the backend's
+        // memory is never read on the host and the CPU values stay those the shipped weights were trained from.
+        long largest = 0;
+        foreach (var p in store.Layout.Parameters) largest = Math.Max(largest, p.Numel);
+        using var scratch = ops.CreateArena(Math.Max(1, largest) * sizeof(float));
+        var ones = scratch.Alloc(new Shape(checked((int)Math.Max(1, largest))), zero: false);
+        ops.Fill(ones, 1f);
         ulong offset = 0;
         foreach (var p in store.Layout.Parameters)
         {
@@ -90,9 +98,10 @@ public static class WorldModel
                 long fanIn = p.Numel / p.Shape[0];
                 float bound = 1f / MathF.Sqrt(fanIn);
                 ops.RandomUniform(w, seed, offset);
-                // Host memory: initialization runs on the CPU before any copy to a device.
-                var span = w.AsSpan();
-                for (int i = 0; i < span.Length; i++) span[i] = (2 * span[i] - 1) * bound;
+                var flat = w.View(checked((int)p.Numel));
+                ops.Scale(flat, flat, 2f);
+                ops.Axpy(flat, -1f, ones.Slice(0, checked((int)p.Numel)));
+                ops.Scale(flat, flat, bound);
             }
             offset += (ulong)p.Numel;
         }

@@ -18,7 +18,7 @@ public static class ClassifierTrainer
         model.Initialize((ulong)s.Seed);
         int size = model.Config.ImageSize, numel = 3 * size * size, heads = model.Config.Heads.Length;
         using var a = model.Activations(s.Batch);
-        using var arena = new Engine.Memory.NativeArena();
+        using var arena = ops.CreateArena();
         var grads = model.Parameters.Grads;
         var m = arena.Alloc(grads.Shape);
         var v = arena.Alloc(grads.Shape);

@@ -18,7 +18,8 @@ public sealed class WorldClassifier : IDisposable
 {
     public const string WeightsFile = "classifier.safetensors", ConfigFile = "config.json";
 
-    private readonly NativeArena _params = new();
+    // The backend's memory; weights enter and leave it through Parameters.Memory.
+    private readonly ITensorArena _params;
     private readonly Conv2d[] _convs;
     private readonly GroupNorm[] _norms;
     private readonly Linear _fc, _head;
@@ -34,6 +35,7 @@ public sealed class WorldClassifier : IDisposable
     {
         Config = config;
         Ops = ops;
+        _params = ops.CreateArena();
         Parameters = new ParameterStore(new ParameterLayout(Declare(config), _ => trainable), _params);
         int layers = config.Channels.Length;
         _convs = new Conv2d[layers];
@@ -143,7 +145,7 @@ public sealed class WorldClassifier : IDisposable
     {
         Directory.CreateDirectory(dir);
         var writer = new SafetensorsWriter();
-        foreach (var p in Parameters.Layout.Parameters) writer.Add(p.Name, Parameters.Weight(p.Name));
+        foreach (var p in Parameters.Layout.Parameters) writer.Add(p.Name, Parameters.Weight(p.Name), Parameters.Memory);
         writer.Save(Path.Combine(dir, WeightsFile));
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), config.ToJson() + "\n");
     }
@@ -155,7 +157,7 @@ public sealed class WorldClassifier : IDisposable
             throw new FileNotFoundException($"no classifier in {dir} (expected {ConfigFile} and {WeightsFile}; train one with `doco world classifier`)");
         var c = new WorldClassifier(ClassifierConfig.FromJson(File.ReadAllText(configPath)), ops);
         using var r = SafetensorsReader.Open(weightsPath);
-        foreach (var p in c.Parameters.Layout.Parameters) r.ReadF32(p.Name, c.Parameters.Weight(p.Name));
+        foreach (var p in c.Parameters.Layout.Parameters) r.ReadF32(p.Name, c.Parameters.Weight(p.Name), c.Parameters.Memory);
         return c;
     }
 
@@ -171,7 +173,7 @@ public sealed class WorldClassifier : IDisposable
 /// <summary>The activations and their gradients for one batch size (one arena, freed on dispose).</summary>
 public sealed class ClassifierActivations : IDisposable
 {
-    private readonly NativeArena _arena = new(8L << 20);
+    private readonly ITensorArena _arena;
 
     public readonly int Batch;
     public readonly Tensor Input;
@@ -181,6 +183,7 @@ public sealed class ClassifierActivations : IDisposable
     internal ClassifierActivations(WorldClassifier model, int batch)
     {
         var c = model.Config;
+        _arena = model.Ops.CreateArena(8L << 20);
         Batch = batch;
         Input = _arena.Alloc(new Shape(batch, 3, c.ImageSize, c.ImageSize));
         int layers = c.Channels.Length;

@@ -6,6 +6,7 @@ using Engine.Models.Clip;
 using Engine.Models.Loading;
 using Engine.Models.Text;
 using Engine.Models.Unet;
+using Engine.Nn;
 using Engine.Ops;
 using Engine.Tensors;
 
@@ -24,24 +25,37 @@ public readonly record struct PretrainStep(int Step, float Loss, float GradNorm,
 /// </summary>
 public sealed class WorldPretrainer : IDisposable
 {
-    private readonly NativeArena _params = new(), _acts = new(), _grads = new(), _state = new();
+    // The backend's memory: weights, activations, activation gradients, and the run state (moments, step buffers).
+    private readonly ITensorArena _params, _acts, _grads, _state;
     private readonly IOps _ops;
     private readonly PretrainSettings _s;
     private readonly string _stateDir, _outputDir, _skeleton;
     private readonly UNet2DConditionModel _unet, _emaUnet;
     private readonly ClipTextModel _text, _emaText;
     private readonly ClipTokenizer _tokenizer;
-    private readonly WorldRenderer _renderer = new(WorldModel.ImageSize);
+    private readonly WorldRenderer _renderer;
     private readonly NoiseSchedule _schedule;
     private readonly ClipActivations _textActs;
     private readonly Workspace _w;
     // Adam moments, one pair per model; the step's buffers, allocated once.
     private readonly Tensor _unetM, _unetV, _textM, _textV;
     private readonly Tensor _x0, _noise, _xt, _ids, _dEps, _dEhs, _loss, _norm;
+    // The host side of the step: the rendered batch and its captions before their upload, the timesteps, one read-out.
+    private readonly float[] _hostX0, _timesteps, _scalar = new float[1];
+    private readonly int[] _hostIds;
 
     public int Step { get; private set; }
 
     public WorldPretrainer(IOps ops, PretrainSettings settings, string stateDir, string outputDir)
+        : this(ops, settings, stateDir, outputDir, WorldModel.UNet, WorldModel.TextEncoder)
+    {
+    }
+
+    /// <summary>
+    /// Another architecture of the same kind: the images are <paramref name="unet"/>'s sample size, the text encoder is
+    /// <paramref name="textEncoder"/> of the vocabulary size. For tests on a backend too slow for the real model.
+    /// </summary>
+    internal WorldPretrainer(IOps ops, PretrainSettings settings, string stateDir, string outputDir, UNetConfig unet, Func<int, ClipTextConfig> textEncoder)
     {
         _ops = ops;
         _s = settings;
@@ -53,11 +67,13 @@ public sealed class WorldPretrainer : IDisposable
         _tokenizer = ClipTokenizer.FromDirectory(Path.Combine(_skeleton, "tokenizer"));
         int vocab = WorldTokenizer.VocabSize(Path.Combine(_skeleton, "tokenizer"));
         _schedule = new NoiseSchedule(SchedulerConfig.FromJson(Path.Combine(_skeleton, "scheduler", "scheduler_config.json")));
+        _renderer = new WorldRenderer(unet.SampleSize);
+        (_params, _acts, _grads, _state) = (ops.CreateArena(), ops.CreateArena(), ops.CreateArena(), ops.CreateArena());
 
-        _unet = new UNet2DConditionModel(WorldModel.UNet, _params, _ => true);
-        _text = new ClipTextModel(WorldModel.TextEncoder(vocab), _params, _ => true);
-        _emaUnet = new UNet2DConditionModel(WorldModel.UNet, _params);
-        _emaText = new ClipTextModel(WorldModel.TextEncoder(vocab), _params);
+        _unet = new UNet2DConditionModel(unet, _params, _ => true);
+        _text = new ClipTextModel(textEncoder(vocab), _params, _ => true);
+        _emaUnet = new UNet2DConditionModel(unet, _params);
+        _emaText = new ClipTextModel(textEncoder(vocab), _params);
         WorldModel.Initialize(ops, _unet.Parameters, settings.Seed);
         WorldModel.Initialize(ops, _text.Parameters, settings.Seed + 1);
         ops.Copy(_emaUnet.Parameters.Weights, _unet.Parameters.Weights);
@@ -68,7 +84,7 @@ public sealed class WorldPretrainer : IDisposable
         _textM = _state.Alloc(_text.Parameters.Grads.Shape, zero: true);
         _textV = _state.Alloc(_text.Parameters.Grads.Shape, zero: true);
 
-        int b = settings.Batch, n = WorldModel.ImageSize;
+        int b = settings.Batch, n = _renderer.Size;
         var image = new Shape(b, 3, n, n);
         _x0 = _state.Alloc(image);
         _noise = _state.Alloc(image);
@@ -79,10 +95,17 @@ public sealed class WorldPretrainer : IDisposable
         _loss = _state.Alloc(new Shape(1));
         _norm = _state.Alloc(new Shape(1));
         _textActs = _text.Activations(_state, b, WorldModel.MaxTokens);
+        _hostX0 = new float[image.Numel];
+        _hostIds = new int[b * WorldModel.MaxTokens];
+        _timesteps = new float[b];
         _w = new Workspace(ops, _acts, _grads);
     }
 
     public long ParameterCount => _unet.Parameters.Layout.TotalCount + _text.Parameters.Layout.TotalCount;
+
+    internal ParameterStore UnetParameters => _unet.Parameters;
+
+    internal ParameterStore TextParameters => _text.Parameters;
 
     private string CheckpointPath => Path.Combine(_stateDir, "checkpoint.safetensors");
 
@@ -108,27 +131,26 @@ public sealed class WorldPretrainer : IDisposable
 
     public PretrainStep TrainStep()
     {
-        int step = Step + 1, b = _s.Batch;
+        int step = Step + 1, b = _s.Batch, len = WorldModel.MaxTokens;
         var rng = new Random(unchecked((int)(_s.Seed * 1_000_003 + (ulong)step)));
         int numel = _renderer.ImageNumel;
-        var x0 = _x0.AsSpan();
-        var ids = _ids.AsIntSpan();
-        var timesteps = new int[b];
         for (int i = 0; i < b; i++)
         {
-            var scene = HeldOut.SampleTraining(rng, WorldModel.ImageSize);
-            _renderer.Render(scene, x0.Slice(i * numel, numel));
-            _tokenizer.Encode(Captions.ForPretraining(scene, rng, _s.StyleCaptionShare), WorldModel.MaxTokens).Ids.CopyTo(ids.Slice(i * WorldModel.MaxTokens, WorldModel.MaxTokens));
-            timesteps[i] = rng.Next(_schedule.NumTrainTimesteps);
+            var scene = HeldOut.SampleTraining(rng, _renderer.Size);
+            _renderer.Render(scene, _hostX0.AsSpan(i * numel, numel));
+            _tokenizer.Encode(Captions.ForPretraining(scene, rng, _s.StyleCaptionShare), len).Ids.CopyTo(_hostIds.AsSpan(i * len, len));
+            _timesteps[i] = rng.Next(_schedule.NumTrainTimesteps);
         }
+        _state.Write<float>(_x0, _hostX0);
+        _state.Write<int>(_ids, _hostIds);
         _ops.RandomNormal(_noise, _s.Seed + 17, (ulong)step * (ulong)_noise.Numel);
-        _schedule.AddNoise(_xt.AsSpan(), x0, _noise.AsSpan(), timesteps);
+        AddNoise(numel);
 
         _w.Reset();
         var ehs = _text.Forward(_ops, _textActs, _ids);
-        var eps = _unet.Forward(_w, _xt, timesteps.Select(t => (float)t).ToArray(), ehs);
+        var eps = _unet.Forward(_w, _xt, _timesteps, ehs);
         _ops.MseForward(_loss, eps, _noise);
-        float loss = _loss.AsSpan()[0];
+        float loss = ReadScalar(_loss);
 
         _ops.Fill(_unet.Parameters.Grads, 0f);
         _ops.Fill(_text.Parameters.Grads, 0f);
@@ -137,9 +159,9 @@ public sealed class WorldPretrainer : IDisposable
         _text.Backward(_ops, _textActs, _ids, _dEhs);
 
         _ops.SumSquares(_norm, _unet.Parameters.Grads);
-        double sq = _norm.AsSpan()[0];
+        double sq = ReadScalar(_norm);
         _ops.SumSquares(_norm, _text.Parameters.Grads);
-        sq += _norm.AsSpan()[0];
+        sq += ReadScalar(_norm);
         float gradNorm = (float)Math.Sqrt(sq);
         float lr = _s.LearningRateAt(step);
         Step = step;
@@ -155,12 +177,36 @@ public sealed class WorldPretrainer : IDisposable
 
         // EMA with a warm-up of its own: early averages would otherwise be dominated by the random initialization.
         float decay = Math.Min(_s.EmaDecay, (1f + step) / (10f + step));
-        foreach (var (ema, live) in new[] { (_emaUnet.Parameters.Weights, _unet.Parameters.Weights), (_emaText.Parameters.Weights, _text.Parameters.Weights) })
-        {
-            _ops.Scale(ema, ema, decay);
-            _ops.Axpy(ema, 1 - decay, live);
-        }
+        Average(_emaUnet.Parameters.Weights, _unet.Parameters.Weights, decay);
+        Average(_emaText.Parameters.Weights, _text.Parameters.Weights, decay);
         return new PretrainStep(step, loss, gradNorm, lr, false);
+    }
+
+    private void Average(Tensor ema, Tensor live, float decay)
+    {
+        _ops.Scale(ema, ema, decay);
+        _ops.Axpy(ema, 1 - decay, live);
+    }
+
+    /// <summary>
+    /// x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε per sample, rounded as <see cref="NoiseSchedule.AddNoise"/> rounds it on the host:
+    /// the two products, then their sum.
+    /// </summary>
+    private void AddNoise(int numel)
+    {
+        for (int i = 0; i < _timesteps.Length; i++)
+        {
+            float a = _schedule.AlphasCumprod[(int)_timesteps[i]];
+            var xt = _xt.Slice((long)i * numel, numel);
+            _ops.Scale(xt, _x0.Slice((long)i * numel, numel), MathF.Sqrt(a));
+            _ops.Axpy(xt, MathF.Sqrt(1f - a), _noise.Slice((long)i * numel, numel));
+        }
+    }
+
+    private float ReadScalar(Tensor t)
+    {
+        _ops.CopyToHost(_scalar, t);
+        return _scalar[0];
     }
 
     /// <summary>Checkpoint (atomic) and export of the averaged weights as a diffusers folder.</summary>
@@ -168,14 +214,14 @@ public sealed class WorldPretrainer : IDisposable
     {
         var writer = new SafetensorsWriter();
         writer.Metadata["step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        writer.Add("unet.weights", _unet.Parameters.Weights);
-        writer.Add("unet.ema", _emaUnet.Parameters.Weights);
-        writer.Add("unet.m", _unetM);
-        writer.Add("unet.v", _unetV);
-        writer.Add("text.weights", _text.Parameters.Weights);
-        writer.Add("text.ema", _emaText.Parameters.Weights);
-        writer.Add("text.m", _textM);
-        writer.Add("text.v", _textV);
+        writer.Add("unet.weights", _unet.Parameters.Weights, _unet.Parameters.Memory);
+        writer.Add("unet.ema", _emaUnet.Parameters.Weights, _emaUnet.Parameters.Memory);
+        writer.Add("unet.m", _unetM, _state);
+        writer.Add("unet.v", _unetV, _state);
+        writer.Add("text.weights", _text.Parameters.Weights, _text.Parameters.Memory);
+        writer.Add("text.ema", _emaText.Parameters.Weights, _emaText.Parameters.Memory);
+        writer.Add("text.m", _textM, _state);
+        writer.Add("text.v", _textV, _state);
         writer.Save(CheckpointPath);
         DiffusersFolder.Save(_outputDir, _emaUnet, _emaText, _skeleton);
     }
@@ -185,14 +231,14 @@ public sealed class WorldPretrainer : IDisposable
     {
         if (!File.Exists(CheckpointPath)) return false;
         using var r = SafetensorsReader.Open(CheckpointPath);
-        r.ReadF32("unet.weights", _unet.Parameters.Weights);
-        r.ReadF32("unet.ema", _emaUnet.Parameters.Weights);
-        r.ReadF32("unet.m", _unetM);
-        r.ReadF32("unet.v", _unetV);
-        r.ReadF32("text.weights", _text.Parameters.Weights);
-        r.ReadF32("text.ema", _emaText.Parameters.Weights);
-        r.ReadF32("text.m", _textM);
-        r.ReadF32("text.v", _textV);
+        r.ReadF32("unet.weights", _unet.Parameters.Weights, _unet.Parameters.Memory);
+        r.ReadF32("unet.ema", _emaUnet.Parameters.Weights, _emaUnet.Parameters.Memory);
+        r.ReadF32("unet.m", _unetM, _state);
+        r.ReadF32("unet.v", _unetV, _state);
+        r.ReadF32("text.weights", _text.Parameters.Weights, _text.Parameters.Memory);
+        r.ReadF32("text.ema", _emaText.Parameters.Weights, _emaText.Parameters.Memory);
+        r.ReadF32("text.m", _textM, _state);
+        r.ReadF32("text.v", _textV, _state);
         Step = int.Parse(r.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture);
         return true;
     }

@@ -91,6 +91,7 @@ public class OptionBindingTests
 
         ("world denoise", "--model", "other", "Model"),
         ("world denoise", "--n", "2", "N"),
+        ("world denoise", "--backend", "cuda", "Backend"),
 
         ("world classifier", "--steps", "10", "Settings.Steps"),
         ("world classifier", "--batch", "4", "Settings.Batch"),
