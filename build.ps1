@@ -123,11 +123,14 @@ function Invoke-GpuCheck {
 # stream races, out-of-range copies and calls without a context.
 
 # The doco commands run against the stand-in, one command line each (split on spaces). To run one more, add a
-# line here, e.g. 'erase --backend cuda ...' once the trainers run on CUDA. Keep each one short: they run in CI.
+# line here. Keep each one short: they run in CI.
 $StandInCommands = @(
     'kernels'
     'selftest --backend cuda'
     'bench kernels --config tiny --backend cuda --batch 1 --min-time 0'
+    # The main job through the real interop: tiny-sd, a few DoCo iterations (anchor sampling, text encoding,
+    # discriminator warm-up, one generator step with the surgery, checkpoint and erased model).
+    "erase --model $Root/tests/Engine.Tests/fixtures/tiny-sd --concept star --anchor circle --steps 2 --warmup 1 --batch 1 --anchors 2 --anchor-steps 1 --backend cuda --out $Root/artifacts/standin/erase"
 )
 
 # Seconds each command may run before it counts as failed.
@@ -206,6 +209,7 @@ function Invoke-StandInCheck {
     $env:DOCO_KERNEL_CACHE = Join-Path $out 'kernel-cache'
     # Each run: what to print, the executable, its arguments. The doco commands, then the device tests (which skip
     # without a GPU) in-process against the stand-in, when the test project is built (build.ps1 test builds it).
+    Remove-Item -Recurse -Force (Join-Path $out 'erase') -ErrorAction SilentlyContinue
     $runs = @(foreach ($line in $StandInCommands) { , @("doco $line", $doco, ($line -split ' +')) })
     $testProject = Join-Path $Root 'tests/Engine.Tests/Engine.Tests.csproj'
     if (Test-Path (Join-Path $Root "tests/Engine.Tests/bin/$Configuration/net10.0/Engine.Tests.dll")) {

@@ -1,7 +1,7 @@
-using Engine.Memory;
-using Engine.Models;
 using Engine.Diffusion.Pipelines;
 using Engine.Diffusion.Schedulers;
+using Engine.Memory;
+using Engine.Models;
 using Engine.Tensors;
 
 namespace Engine.World;

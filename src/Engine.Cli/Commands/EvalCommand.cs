@@ -82,11 +82,14 @@ internal static class EvalCommand
             return 2;
         }
 
+        // Every argument is checked before the backend starts (auto prints a line when it falls back to the CPU).
+        string? modelDir = ResolveModel(o.Model, "eval", error);
+        string? clfDir = ClassifierDir(o.Classifier, "eval", error);
+        if (modelDir is null || clfDir is null) return 2;
         var ops = Backends.Select(o.Backend, error);
         if (ops is null) return 2;
-        string? modelDir = ResolveModel(o.Model, "eval", error);
-        using var clf = LoadClassifier(o.Classifier, ops, "eval", error);
-        if (modelDir is null || clf is null) return 2;
+        using var clf = LoadClassifier(clfDir, ops, "eval", error);
+        if (clf is null) return 2;
         using var pipe = new TextToImage(modelDir, ops);
         using var basePipe = o.Base is null ? null : new TextToImage(o.Base, ops);
         var models = new Models(new PipelineSampler(pipe, o.Sampling), modelDir, basePipe is null ? null : new PipelineSampler(basePipe, o.Sampling), o.Base);
@@ -154,8 +157,8 @@ internal static class EvalCommand
     /// <summary>The erase verb's world evaluation (WorldErasure) still reports on the console.</summary>
     public static WorldClassifier? LoadClassifier(string? given, IOps ops, string verb) => LoadClassifier(given, ops, verb, Console.Error);
 
-    /// <summary>The classifier: the given folder, or models/classifier found upwards; null after an error line.</summary>
-    public static WorldClassifier? LoadClassifier(string? given, IOps ops, string verb, TextWriter error)
+    /// <summary>The classifier's folder: the given one, or models/classifier found upwards; null after an error line.</summary>
+    public static string? ClassifierDir(string? given, string verb, TextWriter error)
     {
         string? dir = given ?? WorldClassifier.FindShipped();
         if (dir is null)
@@ -163,6 +166,19 @@ internal static class EvalCommand
             error.WriteLine($"{verb}: no --classifier given and no models/classifier in the current directory or above; train it with `doco world classifier`");
             return null;
         }
+        if (WorldClassifier.Missing(dir) is { } why)
+        {
+            error.WriteLine($"{verb}: {why}");
+            return null;
+        }
+        return dir;
+    }
+
+    /// <summary>The classifier: the given folder, or models/classifier found upwards; null after an error line.</summary>
+    public static WorldClassifier? LoadClassifier(string? given, IOps ops, string verb, TextWriter error)
+    {
+        string? dir = ClassifierDir(given, verb, error);
+        if (dir is null) return null;
         try { return WorldClassifier.Load(dir, ops); }
         catch (FileNotFoundException e) { error.WriteLine($"{verb}: {e.Message}"); return null; }
     }

@@ -35,11 +35,14 @@ internal static class WorldQualityCommand
             error.WriteLine("world quality: --n and --steps must be ≥ 1");
             return 2;
         }
+        // Every argument is checked before the backend starts (auto prints a line when it falls back to the CPU).
+        string? modelDir = EvalCommand.ResolveModel(o.Model, "world quality", error);
+        string? clfDir = EvalCommand.ClassifierDir(o.Classifier, "world quality", error);
+        if (modelDir is null || clfDir is null) return 2;
         var ops = Backends.Select(o.Backend, error);
         if (ops is null) return 2;
-        string? modelDir = EvalCommand.ResolveModel(o.Model, "world quality", error);
-        using var clf = EvalCommand.LoadClassifier(o.Classifier, ops, "world quality", error);
-        if (modelDir is null || clf is null) return 2;
+        using var clf = EvalCommand.LoadClassifier(clfDir, ops, "world quality", error);
+        if (clf is null) return 2;
         using var pipe = new TextToImage(modelDir, ops);
         var sampler = new PipelineSampler(pipe, o.Sampling);
         var bar = new ProgressBar("quality", error);

@@ -152,14 +152,19 @@ public sealed class WorldClassifier : IDisposable
 
     public static WorldClassifier Load(string dir, IOps ops)
     {
+        if (Missing(dir) is { } why) throw new FileNotFoundException(why);
         string configPath = Path.Combine(dir, ConfigFile), weightsPath = Path.Combine(dir, WeightsFile);
-        if (!File.Exists(configPath) || !File.Exists(weightsPath))
-            throw new FileNotFoundException($"no classifier in {dir} (expected {ConfigFile} and {WeightsFile}; train one with `doco world classifier`)");
         var c = new WorldClassifier(ClassifierConfig.FromJson(File.ReadAllText(configPath)), ops);
         using var r = SafetensorsReader.Open(weightsPath);
         foreach (var p in c.Parameters.Layout.Parameters) r.ReadF32(p.Name, c.Parameters.Weight(p.Name), c.Parameters.Memory);
         return c;
     }
+
+    /// <summary>Why <paramref name="dir"/> holds no classifier, or null when it has both files (checked before a backend starts).</summary>
+    public static string? Missing(string dir) =>
+        File.Exists(Path.Combine(dir, ConfigFile)) && File.Exists(Path.Combine(dir, WeightsFile))
+            ? null
+            : $"no classifier in {dir} (expected {ConfigFile} and {WeightsFile}; train one with `doco world classifier`)";
 
     /// <summary>
     /// The shipped classifier: models/classifier found by walking up from <paramref name="start"/> (default: the

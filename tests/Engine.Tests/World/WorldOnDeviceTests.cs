@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Engine.Cpu;
-using Engine.Models.Clip;
 using Engine.Diffusion.Pipelines;
+using Engine.Models.Clip;
 using Engine.Models.Unet;
 using Engine.Tests.Cuda;
 using Engine.Tests.Testing;
