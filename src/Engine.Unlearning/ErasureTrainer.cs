@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Engine.Diffusion;
 using Engine.Diffusion.Schedulers;
 using Engine.Memory;
 using Engine.Models;
@@ -262,21 +263,12 @@ public sealed partial class ErasureTrainer : IDisposable
         return dst;
     }
 
-    private float SqrtAlphaBar(int i) => MathF.Sqrt(_schedule.AlphasCumprod[(int)_timesteps[i]]);
+    private float SqrtAlphaBar(int i) => Noising.Coefficients(_schedule, _timesteps[i]).SqrtAlphaBar;
 
-    private float SqrtOneMinusAlphaBar(int i) => MathF.Sqrt(1f - _schedule.AlphasCumprod[(int)_timesteps[i]]);
+    private float SqrtOneMinusAlphaBar(int i) => Noising.Coefficients(_schedule, _timesteps[i]).SqrtOneMinusAlphaBar;
 
     /// <summary>x_t = √ᾱ_t·z + √(1−ᾱ_t)·ε for samples [0, n).</summary>
-    private void AddNoise(int n)
-    {
-        int img = _in.ImageSize;
-        for (int i = 0; i < n; i++)
-        {
-            var xt = _xt.Slice((long)i * img, img);
-            _ops.Scale(xt, _z.Slice((long)i * img, img), SqrtAlphaBar(i));
-            _ops.Axpy(xt, SqrtOneMinusAlphaBar(i), _noise.Slice((long)i * img, img));
-        }
-    }
+    private void AddNoise(int n) => Noising.AddNoise(_ops, _schedule, Head(_xt, n), Head(_z, n), Head(_noise, n), _timesteps.AsSpan(0, n));
 
     /// <summary>
     /// x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t for samples [0, n) (DDPM pred_original_sample, §2.2 step 7), into
@@ -286,14 +278,7 @@ public sealed partial class ErasureTrainer : IDisposable
     /// </summary>
     private void PredictX0(Tensor x0, Tensor raw, Tensor eps, int n)
     {
-        int img = _in.ImageSize;
-        for (int i = 0; i < n; i++)
-        {
-            var y = raw.Slice((long)i * img, img);
-            float a = SqrtAlphaBar(i);
-            _ops.Scale(y, _xt.Slice((long)i * img, img), 1f / a);
-            _ops.Axpy(y, -SqrtOneMinusAlphaBar(i) / a, eps.Slice((long)i * img, img));
-        }
+        Noising.PredictX0(_ops, _schedule, Head(raw, n), Head(_xt, n), Head(eps, n), _timesteps.AsSpan(0, n));
         var head = Head(raw, n);
         if (_schedulerConfig.ClipSample) _ops.ClampForward(Head(x0, n), head, -_schedulerConfig.ClipSampleRange, _schedulerConfig.ClipSampleRange);
         else _ops.Copy(Head(x0, n), head);

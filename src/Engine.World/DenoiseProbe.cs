@@ -1,3 +1,4 @@
+using Engine.Diffusion;
 using Engine.Diffusion.Pipelines;
 using Engine.Diffusion.Schedulers;
 using Engine.Memory;
@@ -55,21 +56,14 @@ public static class DenoiseProbe
         foreach (int t in Timesteps)
         {
             Array.Fill(timesteps, t);
-            float ab = schedule.AlphasCumprod[t], sa = MathF.Sqrt(ab), sb = MathF.Sqrt(1f - ab);
-            for (int i = 0; i < count; i++)
-            {
-                var xi = xt.Slice((long)i * numel, numel);
-                ops.Scale(xi, x0.Slice((long)i * numel, numel), sa);
-                ops.Axpy(xi, sb, noise.Slice((long)i * numel, numel));
-            }
+            Noising.AddNoise(ops, schedule, xt, x0, noise, timesteps);
             w.Reset();
             var eps = pipe.Unet.Forward(w, xt, timesteps, ehs);
             ops.MseForward(mse, eps, noise);
             ops.CopyToHost(scalar, mse);
             double epsMse = scalar[0];
             // x̂0 = (x_t − √(1−ᾱ)·ε̂)/√ᾱ, unclipped: the error it carries at high t is what this row shows.
-            ops.Scale(x0Hat, xt, 1f / sa);
-            ops.Axpy(x0Hat, -sb / sa, eps);
+            Noising.PredictX0(ops, schedule, x0Hat, xt, eps, timesteps);
             ops.MseForward(mse, x0Hat, x0);
             ops.CopyToHost(scalar, mse);
             yield return new DenoiseError(t, epsMse, scalar[0]);

@@ -1,12 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Engine.Cli.Bench;
-using Engine.Cuda.Ops;
-using Engine.Memory;
+using Engine.Diffusion.Training;
 using Engine.Models;
 using Engine.Models.Clip;
 using Engine.Models.Unet;
-using Engine.Tensors;
 using Engine.World;
 
 namespace Engine.Cli.Commands;
@@ -68,77 +66,35 @@ internal static class BenchCommand
         using var ownedOps = ops as IDisposable; // CudaOps owns the context: disposed after the arenas below
 
         // Host arenas for the CPU, device arenas for CudaOps: the models run unchanged on either.
-        var parameters = ops.CreateArena();
-        var activations = ops.CreateArena();
-        var gradients = ops.CreateArena();
-        using var ownedArenas = new Disposables(parameters, activations, gradients);
-        var cuda = ops as CudaOps;
+        using var parameters = ops.CreateArena();
+        using var activations = ops.CreateArena();
+        using var gradients = ops.CreateArena();
         var setup = Stopwatch.StartNew();
         var model = new UNet2DConditionModel(unetConfig, parameters, trainable);
         // With --train all the text encoder trains too, so the step back-propagates through both models.
         var text = new ClipTextModel(textConfig, parameters, train == "all" ? _ => true : null);
         RandomInit.Fill(ops, model.Parameters, 1);
         RandomInit.Fill(ops, text.Parameters, 2);
-        var ids = parameters.Alloc(new Shape(batch, textConfig.MaxPositionEmbeddings), DType.I32);
-        var textActs = text.Activations(parameters, batch, textConfig.MaxPositionEmbeddings);
-        var latents = parameters.Alloc(new Shape(batch, unetConfig.InChannels, size, size));
-        var noise = parameters.Alloc(latents.Shape);
-        var dEps = parameters.Alloc(latents.Shape);
-        var dEhs = parameters.Alloc(new Shape(batch, textConfig.MaxPositionEmbeddings, textConfig.HiddenSize));
-        var loss = parameters.Alloc(new Shape(1));
-        ops.RandomNormal(latents, 3, 0);
-        ops.RandomNormal(noise, 4, 0);
-        var timesteps = Enumerable.Range(0, batch).Select(i => 100f + 400f * i).ToArray();
         var w = new Workspace(ops, activations, gradients);
+        var step = new NoisePredictionStep(ops, text, model, parameters, w, batch, size);
         var layout = model.Parameters.Layout;
         output.WriteLine($"unet {configName}: {layout.TotalCount:N0} parameters ({layout.TrainableCount:N0} trainable: {train}), text encoder {text.Parameters.Layout.TotalCount:N0}; " +
-            $"latents {latents.Shape}, {ops.Name}; setup {setup.Elapsed.TotalSeconds:F1} s");
+            $"latents {step.Latents.Shape}, {ops.Name}; setup {setup.Elapsed.TotalSeconds:F1} s");
 
-        var times = new List<(double Text, double Forward, double Backward, double TextBackward)>();
-        for (int step = 0; step <= steps; step++)
+        var times = new List<StepPhases>();
+        bool textTrains = !text.Parameters.Grads.IsNone;
+        for (int i = 0; i <= steps; i++)
         {
-            w.Reset();
-            // Wall time per phase: on a GPU each phase ends with a synchronize, so it is the phase's device time.
-            cuda?.Synchronize();
-            var t0 = Stopwatch.StartNew();
-            var ehs = text.Forward(ops, textActs, ids);
-            cuda?.Synchronize();
-            double tText = t0.Elapsed.TotalSeconds;
-            var eps = model.Forward(w, latents, timesteps, ehs);
-            ops.MseForward(loss, eps, noise);
-            cuda?.Synchronize();
-            double tForward = t0.Elapsed.TotalSeconds - tText;
-            if (!model.Parameters.Grads.IsNone) ops.Fill(model.Parameters.Grads, 0f);
-            ops.MseBackward(dEps, eps, noise, 1f);
-            bool textTrains = !text.Parameters.Grads.IsNone;
-            model.Backward(w, dEps, Tensor.None, textTrains ? dEhs : Tensor.None);
-            cuda?.Synchronize();
-            double tBackward = t0.Elapsed.TotalSeconds - tText - tForward;
-            if (textTrains)
-            {
-                ops.Fill(text.Parameters.Grads, 0f);
-                text.Backward(ops, textActs, ids, dEhs);
-                cuda?.Synchronize();
-            }
-            double tTextBackward = t0.Elapsed.TotalSeconds - tText - tForward - tBackward;
-            output.WriteLine($"  step {step}{(step == 0 ? " (warm-up)" : "")}: text {tText * 1e3:F0} ms, unet forward {tForward * 1e3:F0} ms, " +
-                $"unet backward {tBackward * 1e3:F0} ms{(textTrains ? $", text backward {tTextBackward * 1e3:F0} ms" : "")}");
-            if (step > 0) times.Add((tText, tForward, tBackward, tTextBackward));
+            var t = step.Run();
+            output.WriteLine($"  step {i}{(i == 0 ? " (warm-up)" : "")}: text {t.Text * 1e3:F0} ms, unet forward {t.Forward * 1e3:F0} ms, " +
+                $"unet backward {t.Backward * 1e3:F0} ms{(textTrains ? $", text backward {t.TextBackward * 1e3:F0} ms" : "")}");
+            if (i > 0) times.Add(t);
         }
-        double mean = times.Average(t => t.Text + t.Forward + t.Backward + t.TextBackward);
+        double mean = times.Average(t => t.Total);
         long peakRss = PeakRssBytes();
         output.WriteLine($"time per training step: {mean:F3} s (mean of {steps}; text {times.Average(t => t.Text):F3}, unet forward {times.Average(t => t.Forward):F3}, unet backward {times.Average(t => t.Backward):F3}, text backward {times.Average(t => t.TextBackward):F3})");
         output.WriteLine($"memory: parameters+inputs {Gb(parameters.Peak)}, activations {Gb(activations.Peak)}, gradients {Gb(gradients.Peak)}; process peak RSS {Gb(peakRss)}");
         return 0;
-    }
-
-    /// <summary>Disposes the arenas (host or device) together.</summary>
-    private sealed class Disposables(params ITensorArena[] arenas) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var a in arenas) (a as IDisposable)?.Dispose();
-        }
     }
 
     internal static string Gb(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):F2} GiB";

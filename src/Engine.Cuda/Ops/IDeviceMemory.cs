@@ -79,9 +79,14 @@ public sealed unsafe class CudaDeviceMemory(CudaContext context) : IDeviceMemory
 public sealed unsafe class HostDeviceMemory : IDeviceMemory, IDisposable
 {
     private readonly HashSet<nint> _blocks = [];
+    private long _allocations;
+
+    /// <summary>Allocations made so far (for tests that check a training step allocates nothing after the first).</summary>
+    public long Allocations => Interlocked.Read(ref _allocations);
 
     public nint Alloc(long bytes)
     {
+        Interlocked.Increment(ref _allocations);
         nint p = (nint)NativeMemory.AlignedAlloc((nuint)((Math.Max(bytes, 1) + 255) & ~255L), 256);
         if (p == 0) throw new OutOfMemoryException($"host stand-in for device memory: {bytes} bytes");
         lock (_blocks) _blocks.Add(p);

@@ -12,4 +12,7 @@ public partial interface IOps
     /// </summary>
     /// <param name="blockSize">bytes reserved at a time; an allocation larger than this gets a block of its own</param>
     ITensorArena CreateArena(long blockSize = 64L << 20);
+
+    /// <summary>Waits until the backend has finished every op queued so far (for timing; the CPU runs ops as they are called).</summary>
+    void Synchronize();
 }

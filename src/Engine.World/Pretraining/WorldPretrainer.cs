@@ -1,3 +1,4 @@
+using Engine.Diffusion;
 using Engine.Diffusion.Schedulers;
 using Engine.IO.Safetensors;
 using Engine.Memory;
@@ -144,7 +145,7 @@ public sealed class WorldPretrainer : IDisposable
         _state.Write<float>(_x0, _hostX0);
         _state.Write<int>(_ids, _hostIds);
         _ops.RandomNormal(_noise, _s.Seed + 17, (ulong)step * (ulong)_noise.Numel);
-        AddNoise(numel);
+        AddNoise();
 
         _w.Reset();
         var ehs = _text.Forward(_ops, _textActs, _ids);
@@ -188,20 +189,8 @@ public sealed class WorldPretrainer : IDisposable
         _ops.Axpy(ema, 1 - decay, live);
     }
 
-    /// <summary>
-    /// x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε per sample, rounded as <see cref="NoiseSchedule.AddNoise"/> rounds it on the host:
-    /// the two products, then their sum.
-    /// </summary>
-    private void AddNoise(int numel)
-    {
-        for (int i = 0; i < _timesteps.Length; i++)
-        {
-            float a = _schedule.AlphasCumprod[(int)_timesteps[i]];
-            var xt = _xt.Slice((long)i * numel, numel);
-            _ops.Scale(xt, _x0.Slice((long)i * numel, numel), MathF.Sqrt(a));
-            _ops.Axpy(xt, MathF.Sqrt(1f - a), _noise.Slice((long)i * numel, numel));
-        }
-    }
+    /// <summary>x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε per sample, rounded as <see cref="NoiseSchedule.AddNoise"/> rounds it on the host.</summary>
+    private void AddNoise() => Noising.AddNoise(_ops, _schedule, _xt, _x0, _noise, _timesteps);
 
     private float ReadScalar(Tensor t)
     {

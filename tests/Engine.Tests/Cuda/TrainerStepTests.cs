@@ -39,7 +39,7 @@ public class TrainerStepTests(ITestOutputHelper output)
     public void DoCoStep_OnCudaOps_MatchesCpuOps() => Check(new ErasureSettings
     {
         Method = ErasureMethod.DoCo,
-        Steps = 2,
+        Steps = 3,
         Warmup = 0,
         Batch = 2,
         // 8×8 images: one stride-2 layer, then the stride-1 block and the head leave 2×2 patches.
@@ -90,6 +90,7 @@ public class TrainerStepTests(ITestOutputHelper output)
 
         using var cpuTrainer = new ErasureTrainer(cpu, hostUnet, scheduler, inputs, settings);
         using var gpuTrainer = new ErasureTrainer(e.Ops, devUnet, scheduler, inputs, settings);
+        long allocationsAfterFirstStep = 0;
         for (int step = 0; step < settings.Steps; step++)
         {
             var clock = Stopwatch.StartNew();
@@ -100,7 +101,10 @@ public class TrainerStepTests(ITestOutputHelper output)
             output.WriteLine($"{settings.Method} step {step}: cpu {cpuSeconds:F2} s, emulated cuda {clock.Elapsed.TotalSeconds:F1} s; " +
                 $"L_adv {gpuRecord.LossAdv} / {cpuRecord.LossAdv}, L_ret {gpuRecord.LossRet} / {cpuRecord.LossRet}, L_D {gpuRecord.LossD} / {cpuRecord.LossD}");
             CompareRecords($"{settings.Method} step {step}", gpuRecord, cpuRecord);
+            if (step == 0) allocationsAfterFirstStep = e.Memory.Allocations;
         }
+        // Buffers are allocated once: from the second step on, every tensor lands on memory the arenas already hold.
+        Assert.Equal(allocationsAfterFirstStep, e.Memory.Allocations);
 
         // AdamW's first steps move every weight by about lr·sign(g) (|g| ≫ eps): an element whose gradient is at
         // rounding level can take the other sign, so a single weight may differ by up to 2·lr per step. Everything
