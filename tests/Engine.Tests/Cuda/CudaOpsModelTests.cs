@@ -33,17 +33,7 @@ public class CudaOpsModelTests(ITestOutputHelper output)
         using var devGrad = new Engine.Cuda.Ops.DeviceArena(e.Memory, 16L << 20);
         var cpu = new CpuOps(2);
 
-        var config = new UNetConfig
-        {
-            SampleSize = 8,
-            BlockOutChannels = [8, 16],
-            LayersPerBlock = 1,
-            DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"],
-            UpBlockTypes = ["CrossAttnUpBlock2D", "UpBlock2D"],
-            NumAttentionHeads = [2, 2],
-            CrossAttentionDim = 8,
-            NormNumGroups = 4,
-        };
+        var config = TinyUNet.Config();
         var hostModel = new UNet2DConditionModel(config, hostWeights, _ => true);
         RandomInit.Fill(cpu, hostModel.Parameters, 5);
         var devModel = new UNet2DConditionModel(config, e.Arena, _ => true);

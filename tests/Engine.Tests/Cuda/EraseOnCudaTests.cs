@@ -73,17 +73,7 @@ public sealed class EraseOnCudaTests(ITestOutputHelper output)
     {
         var ops = new CpuOps(2);
         using var arena = ops.CreateArena();
-        var config = new UNetConfig
-        {
-            SampleSize = 8,
-            BlockOutChannels = [8, 16],
-            LayersPerBlock = 1,
-            DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"],
-            UpBlockTypes = ["CrossAttnUpBlock2D", "UpBlock2D"],
-            NumAttentionHeads = [2, 2],
-            CrossAttentionDim = 32,
-            NormNumGroups = 4,
-        };
+        var config = TinyUNet.Config(32);
         var unet = new UNet2DConditionModel(config, arena, null);
         RandomInit.Fill(ops, unet.Parameters, 9);
         var textEncoder = ModelFiles.LoadTextEncoder(Path.Combine(TinyTrainer.Fixture, "text_encoder"), arena);

@@ -21,17 +21,7 @@ namespace Engine.Tests.Cuda;
 /// </summary>
 public class TrainerStepTests(ITestOutputHelper output)
 {
-    private static readonly UNetConfig Config = new()
-    {
-        SampleSize = 8,
-        BlockOutChannels = [8, 16],
-        LayersPerBlock = 1,
-        DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"],
-        UpBlockTypes = ["CrossAttnUpBlock2D", "UpBlock2D"],
-        NumAttentionHeads = [2, 2],
-        CrossAttentionDim = 8,
-        NormNumGroups = 4,
-    };
+    private static readonly UNetConfig Config = TinyUNet.Config();
 
     private const int TextLength = 5;
 
