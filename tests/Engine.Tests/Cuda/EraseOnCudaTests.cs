@@ -110,6 +110,29 @@ public sealed class EraseOnCudaTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// <c>doco verify --backend cuda</c>: the fixture's text encoder, UNet and VAE outputs and every parameter gradient
+    /// computed on the emulated CudaOps, held to the same tolerances against diffusers as the CPU.
+    /// </summary>
+    [SkippableFact]
+    public void Verify_OnEmulatedCuda_MatchesTheReference()
+    {
+        Skip.If(KernelEmulator.Unavailable is not null, KernelEmulator.Unavailable);
+        using var e = new EmulatedCuda();
+        Backends.CudaForTests = () => e.Ops;
+        try
+        {
+            var run = Doco.Run("verify", TinyTrainer.Fixture, "--backend", "cuda");
+            output.WriteLine(run.Out);
+            Assert.True(run.Exit == 0, run.Out + run.Err);
+            Assert.Contains(" 0 failed", run.Out);
+        }
+        finally
+        {
+            Backends.CudaForTests = null;
+        }
+    }
+
     /// <summary>tiny-sd's tokenizer, text encoder, scheduler and VAE with a small random UNet of the same layout.</summary>
     private static void MakeModel(string folder)
     {
