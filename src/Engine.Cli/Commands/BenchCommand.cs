@@ -5,6 +5,7 @@ using Engine.Diffusion.Training;
 using Engine.Models;
 using Engine.Models.Clip;
 using Engine.Models.Unet;
+using Engine.Ops.Profiling;
 using Engine.World;
 
 namespace Engine.Cli.Commands;
@@ -24,18 +25,19 @@ internal static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "timed steps after one warm-up step", DefaultValueFactory = _ => 2 };
         var train = new Option<string>("--train") { Description = "trainable UNet parameters: all, attention or kv", DefaultValueFactory = _ => "all" };
         var backend = new Option<string>("--backend") { Description = "auto (CUDA when a usable GPU is present, else the CPU), cpu or cuda", DefaultValueFactory = _ => "auto" };
+        var profile = new Option<bool>("--profile") { Description = "time every op by family (conv, GEMM, attention, norms, elementwise, optimizer) against this machine's SGEMM rate and STREAM triad" };
         UNetOptions Bind(ParseResult parse) => new(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(size), parse.GetValue(steps),
-            parse.GetValue(train)!, parse.GetValue(backend)!);
-        var unet = new BoundCommand<UNetOptions>("unet", "Time a UNet training step with random weights.", Bind, RunUNet) { config, batch, size, steps, train, backend };
+            parse.GetValue(train)!, parse.GetValue(backend)!, parse.GetValue(profile));
+        var unet = new BoundCommand<UNetOptions>("unet", "Time a UNet training step with random weights.", Bind, RunUNet) { config, batch, size, steps, train, backend, profile };
         return new Command("bench", "Benchmarks of whole model steps.") { unet, BenchDocoCommand.Create(), BenchKernelsCommand.Create() };
     }
 
     /// <param name="Size">null: the config's own latent size</param>
-    public sealed record UNetOptions(string Config, int Batch, int? Size, int Steps, string Train, string Backend);
+    public sealed record UNetOptions(string Config, int Batch, int? Size, int Steps, string Train, string Backend, bool Profile = false);
 
     public static int RunUNet(UNetOptions o, TextWriter output, TextWriter error)
     {
-        var (configName, batch, givenSize, steps, train, backend) = o;
+        var (configName, batch, givenSize, steps, train, backend, profile) = o;
         (UNetConfig unetConfig, ClipTextConfig textConfig, int defaultSize) = configName switch
         {
             "sd15" => (BenchModels.Sd15, new ClipTextConfig(), 64),
@@ -75,8 +77,9 @@ internal static class BenchCommand
         var text = new ClipTextModel(textConfig, parameters, train == "all" ? _ => true : null);
         RandomInit.Fill(ops, model.Parameters, 1);
         RandomInit.Fill(ops, text.Parameters, 2);
-        var w = new Workspace(ops, activations, gradients);
-        var step = new NoisePredictionStep(ops, text, model, parameters, w, batch, size);
+        var opProfile = new OpProfile();
+        var stepOps = o.Profile ? new ProfilingOps(ops, opProfile) : ops;
+        var step = new NoisePredictionStep(stepOps, text, model, parameters, new Workspace(stepOps, activations, gradients), batch, size);
         var layout = model.Parameters.Layout;
         output.WriteLine($"unet {configName}: {layout.TotalCount:N0} parameters ({layout.TrainableCount:N0} trainable: {train}), text encoder {text.Parameters.Layout.TotalCount:N0}; " +
             $"latents {step.Latents.Shape}, {ops.Name}; setup {setup.Elapsed.TotalSeconds:F1} s");
@@ -89,11 +92,13 @@ internal static class BenchCommand
             output.WriteLine($"  step {i}{(i == 0 ? " (warm-up)" : "")}: text {t.Text * 1e3:F0} ms, unet forward {t.Forward * 1e3:F0} ms, " +
                 $"unet backward {t.Backward * 1e3:F0} ms{(textTrains ? $", text backward {t.TextBackward * 1e3:F0} ms" : "")}");
             if (i > 0) times.Add(t);
+            if (i == 0) opProfile.Clear();
         }
         double mean = times.Average(t => t.Total);
         long peakRss = PeakRssBytes();
         output.WriteLine($"time per training step: {mean:F3} s (mean of {steps}; text {times.Average(t => t.Text):F3}, unet forward {times.Average(t => t.Forward):F3}, unet backward {times.Average(t => t.Backward):F3}, text backward {times.Average(t => t.TextBackward):F3})");
         output.WriteLine($"memory: parameters+inputs {Gb(parameters.Peak)}, activations {Gb(activations.Peak)}, gradients {Gb(gradients.Peak)}; process peak RSS {Gb(peakRss)}");
+        if (profile) output.WriteLine(opProfile.Table(Roofline.Measure(ops), steps));
         return 0;
     }
 

@@ -50,6 +50,20 @@ public class BenchCommandTests
         Assert.Equal(message, err.TrimEnd());
     }
 
+    [Theory]
+    [InlineData("unet")]
+    [InlineData("doco")]
+    public void Profile_PrintsTheFamiliesAgainstTheLimitsMeasuredInTheRun(string verb)
+    {
+        string[] args = verb == "unet" ? [.. Unet, "--size", "8", "--profile"] : [.. DocoStep, "--profile"];
+        var (exit, output, err) = Doco.Run(args);
+        Assert.True(exit == 0, err);
+        Assert.Contains("| op family | calls | time per step | share | rate | of its limit |", output, StringComparison.Ordinal);
+        Assert.Contains("| ConvForward |", output, StringComparison.Ordinal);
+        Assert.Contains("| AttentionBackward |", output, StringComparison.Ordinal);
+        Assert.Contains("limits measured in this run on cpu", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DocoStep_BatchAndSteps_ShapeTheRun()
     {
@@ -63,7 +77,7 @@ public class BenchCommandTests
     }
 
     [Theory]
-    [InlineData("--config", "sd21", "bench doco: unknown --config 'sd21' (sd15 or tiny)")]
+    [InlineData("--config", "sd21", "bench doco: unknown --config 'sd21' (sd15, tiny or world)")]
     [InlineData("--steps", "0", "bench doco: --steps and --batch must be ≥ 1")]
     [InlineData("--backend", "tpu", "unknown backend 'tpu' (auto, cpu or cuda)")]
     public void DocoStep_BadValue_Exit2WithOneLine(string option, string value, string message)

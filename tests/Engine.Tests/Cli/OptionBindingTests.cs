@@ -63,11 +63,13 @@ public class OptionBindingTests
         ("bench unet", "--steps", "3", "Steps"),
         ("bench unet", "--train", "kv", "Train"),
         ("bench unet", "--backend", "cuda", "Backend"),
+        ("bench unet", "--profile", null, "Profile"),
 
         ("bench doco", "--config", "sd15", "Config"),
         ("bench doco", "--steps", "3", "Steps"),
         ("bench doco", "--batch", "2", "Batch"),
         ("bench doco", "--backend", "cuda", "Backend"),
+        ("bench doco", "--profile", null, "Profile"),
 
         ("bench kernels", "--backend", "cpu", "Backend"),
         ("bench kernels", "--config", "tiny", "Config"),
