@@ -22,6 +22,7 @@ public class OptionBindingTests
         ["tokenize"] = [("--tokenizer", "tokenizer"), ("<prompt>", "a cat")],
         ["verify"] = [("<fixture-folder>", "fixture")],
         ["sample"] = [("--model", "model"), ("--prompt", "a cat")],
+        ["lora"] = [("<erased-dir>", "run")],
     };
 
     /// <summary>
@@ -123,6 +124,10 @@ public class OptionBindingTests
         ("eval", "--classifier", "other", "Classifier"),
         ("eval", "--seed", "1", "Seed"),
         ("eval", "--backend", "cuda", "Backend"),
+
+        ("lora", "<erased-dir>", "other", "ErasedDir"),
+        ("lora", "--rank", "8", "Rank"),
+        ("lora", "--out", "elsewhere", "Out"),
 
         ("erase", "--model", "somewhere", "Model"),
         ("erase", "--concept", "parachute", "Concept"),
