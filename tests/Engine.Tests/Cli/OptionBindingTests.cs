@@ -54,6 +54,8 @@ public class OptionBindingTests
         ("sample", "--n", "2", "Settings.Count"),
         ("sample", "--out", "other.png", "Out"),
         ("sample", "--backend", "cpu", "Backend"),
+        ("sample", "--lora", "erase.safetensors", "Lora"),
+        ("sample", "--lora-scale", "0.5", "LoraScale"),
 
         ("selftest", "--backend", "cpu", "Backend"),
         ("selftest", "--filter", "adam", "Filter"),
@@ -130,6 +132,7 @@ public class OptionBindingTests
         ("lora", "--out", "elsewhere", "Out"),
 
         ("erase", "--model", "somewhere", "Model"),
+        ("erase", "--lora", "4", "Lora"),
         ("erase", "--concept", "parachute", "Concept"),
         ("erase", "--anchor", "airplane", "Anchor"),
         ("erase", "--type", "style", "Type"),

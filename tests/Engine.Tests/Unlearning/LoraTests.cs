@@ -28,6 +28,7 @@ public sealed class ErasedTinySd : IDisposable
             Anchors = 2,
             AnchorSteps = 1,
             Lr = 1e-3f,
+            Lora = 2, // erase --lora: the same export as doco lora, into Out/lora
             Out = Out,
             Backend = "cpu",
         };
@@ -237,6 +238,16 @@ public sealed class LoraTests(ErasedTinySd run) : IClassFixture<ErasedTinySd>
     }
 
     [Fact]
+    public void EraseWithLora_WritesTheLoraFolder()
+    {
+        string lora = Path.Combine(run.Out, "lora");
+        Assert.Equal(["kohya.safetensors", "lora.json", "pytorch_lora_weights.safetensors"],
+            Directory.GetFiles(lora).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        using var f = SafetensorsReader.Open(Path.Combine(lora, "kohya.safetensors"));
+        Assert.Equal("2", f.Metadata[LoraExport.RankKey]);
+    }
+
+    [Fact]
     public void Cli_WritesBothFilesAndJson()
     {
         string outDir = run.Scratch();
@@ -250,6 +261,44 @@ public sealed class LoraTests(ErasedTinySd run) : IClassFixture<ErasedTinySd>
         Assert.Equal(2, json["rank"]!.GetValue<int>());
         Assert.Equal(DeltaNames(run.Delta).Length, json["tensors"]!.AsArray().Count);
         Assert.Empty(Directory.GetDirectories(outDir, ".*")); // no staging folder left behind
+    }
+
+    [Fact]
+    public void Sample_WithLora_ReachesTheUNet_ScaleZeroChangesNothing()
+    {
+        string dir = run.Scratch();
+        string lora = Export(4).KohyaPath;
+        byte[] Png(string name, params string[] extra)
+        {
+            string path = Path.Combine(dir, name);
+            var (exit, _, err) = Doco.Run(["sample", "--model", TinyTrainer.Fixture, "--prompt", "a star", "--steps", "2", "--n", "1",
+                "--backend", "cpu", "--out", path, .. extra]);
+            Assert.True(exit == 0, err);
+            return File.ReadAllBytes(path);
+        }
+        var plain = Png("plain.png");
+        Assert.Equal(plain, Png("zero.png", "--lora", lora, "--lora-scale", "0"));
+        // A short erase moves the weights little; scaled up, the LoRA must show in the 8-bit image.
+        Assert.NotEqual(plain, Png("strong.png", "--lora", lora, "--lora-scale", "200"));
+    }
+
+    [Fact]
+    public void Sample_WithBadLora_Exit2_NamesIt()
+    {
+        string dir = run.Scratch();
+        var w = new SafetensorsWriter();
+        w.Add("lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight", new float[64], [2, 32]);
+        string bad = Path.Combine(dir, "bad.safetensors");
+        w.Save(bad);
+        foreach (var (file, expect) in new[] { (bad, "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k"), (Path.Combine(dir, "none.safetensors"), "no such file") })
+        {
+            var (exit, _, err) = Doco.Run("sample", "--model", TinyTrainer.Fixture, "--prompt", "a star", "--steps", "1", "--n", "1",
+                "--backend", "cpu", "--out", Path.Combine(dir, "x.png"), "--lora", file);
+            Assert.Equal(2, exit);
+            Assert.Contains(expect, err);
+            Assert.Single(err.TrimEnd().Split('\n'));
+        }
+        Assert.False(File.Exists(Path.Combine(dir, "x.png")));
     }
 
     [Fact]
