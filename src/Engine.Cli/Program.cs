@@ -26,6 +26,7 @@ public static class Program
         root.Subcommands.Add(SelftestCommand.Create());
         root.Subcommands.Add(WorldCommand.Create());
         root.Subcommands.Add(EraseCommand.Create());
+        root.Subcommands.Add(LoraCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
         return root;

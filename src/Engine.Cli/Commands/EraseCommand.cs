@@ -50,6 +50,9 @@ internal static class EraseCommand
         /// <summary>A shortened run (few steps, few anchors, the quick ruler): what CI runs.</summary>
         public bool Quick { get; init; }
         public bool SingleFile { get; init; }
+
+        /// <summary>Also export the erasure as rank-R LoRA files into --out/lora (<see cref="LoraCommand"/>).</summary>
+        public int? Lora { get; init; }
         /// <summary>DoCo ablation: Concept Ablation's regression in place of the adversarial loss.</summary>
         public bool NoDomainCorrection { get; init; }
         /// <summary>DoCo: train the discriminator only (warm-up = steps), to see whether and when it separates the two.</summary>
@@ -93,6 +96,7 @@ internal static class EraseCommand
         var eval = new Option<bool?>("--eval") { Description = "measure the erasure with the built-in world's ruler before and after (default: on for the built-in model)" };
         var quick = new Option<bool>("--quick") { Description = "a shortened run: 6 steps, 8 anchor images, the quick ruler (for CI)" };
         var singleFile = new Option<bool>("--single-file") { Description = "also write the erased model as one single-file checkpoint" };
+        var lora = new Option<int?>("--lora") { Description = "also write the erasure as rank-R LoRA files into --out/lora (as doco lora does)" };
         var noDomainCorrection = new Option<bool>("--no-domain-correction") { Description = "DoCo ablation: Concept Ablation's regression onto the frozen anchor prediction instead of the discriminator" };
         var discriminatorOnly = new Option<bool>("--discriminator-only") { Description = "DoCo: train only the discriminator (warm-up = steps) and log when it tells real from fake" };
         var advTMin = new Option<int?>("--adv-tmin") { Description = "DoCo: lowest timestep fed to the adversarial loss (default 0)" };
@@ -131,6 +135,7 @@ internal static class EraseCommand
             Eval = p.GetValue(eval),
             Quick = p.GetValue(quick),
             SingleFile = p.GetValue(singleFile),
+            Lora = p.GetValue(lora),
             NoDomainCorrection = p.GetValue(noDomainCorrection),
             DiscriminatorOnly = p.GetValue(discriminatorOnly),
             AdvTMin = p.GetValue(advTMin),
@@ -146,7 +151,7 @@ internal static class EraseCommand
         {
             model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train,
             output, cache, resume, seed, backend, checkpointEvery, esdDdimSteps, leak, applyRetainGrad, eval, quick,
-            singleFile, noDomainCorrection, discriminatorOnly, advTMin, advTMax, hflip, discLayers, discWidth,
+            singleFile, lora, noDomainCorrection, discriminatorOnly, advTMin, advTMax, hflip, discLayers, discWidth,
             rulerSeed, discNorm, advWeight
         };
     }
@@ -241,6 +246,7 @@ internal static class EraseCommand
         }
         try { settings.Validate(); }
         catch (ArgumentException e) { return Fail(e.Message); }
+        if (o.Lora is < 1) return Fail($"--lora must be ≥ 1 (got {o.Lora})");
         if (o.EsdDdimSteps is { } es) { if (es < 1) return Fail($"--esd-ddim-steps must be ≥ 1 (got {es})"); settings = settings with { EsdDdimSteps = es }; }
 
         string? modelDir = o.Model;
@@ -368,6 +374,12 @@ internal static class EraseCommand
         var written = ErasedModelWriter.Write(o.Out, modelDir, unet, tensorNames, run, new ErasedModelOptions { SingleFile = o.SingleFile });
         output.WriteLine($"erase: {trainer.Step} steps ({trainer.GeneratorSteps} UNet updates, {trainer.SkippedSteps} skipped for NaN/Inf) in {clock.Elapsed.TotalSeconds:F0} s; " +
             $"wrote {written.ModelFolder}, {written.DeltaPath}, {written.ManifestPath}, train.csv and plots{(last is null ? "" : "; last: " + Describe(last, method))}");
+        if (o.Lora is { } rank)
+        {
+            // The same export as doco lora on the finished folder: the model is already complete if this fails.
+            int code = LoraCommand.Run(new LoraCommand.Options(o.Out, rank, null), output, error);
+            if (code != 0) return code;
+        }
         if (o.Eval ?? (world && !o.DiscriminatorOnly))
         {
             int code = WorldEvaluation.Run(modelDir, written.ModelFolder, o.Out, cacheDir, concept.Trim(), anchorWord.Trim(), o.Quick, o.RulerSeed, ops, output, error);

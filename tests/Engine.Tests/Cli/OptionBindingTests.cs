@@ -22,6 +22,7 @@ public class OptionBindingTests
         ["tokenize"] = [("--tokenizer", "tokenizer"), ("<prompt>", "a cat")],
         ["verify"] = [("<fixture-folder>", "fixture")],
         ["sample"] = [("--model", "model"), ("--prompt", "a cat")],
+        ["lora"] = [("<erased-dir>", "run")],
     };
 
     /// <summary>
@@ -53,6 +54,8 @@ public class OptionBindingTests
         ("sample", "--n", "2", "Settings.Count"),
         ("sample", "--out", "other.png", "Out"),
         ("sample", "--backend", "cpu", "Backend"),
+        ("sample", "--lora", "erase.safetensors", "Lora"),
+        ("sample", "--lora-scale", "0.5", "LoraScale"),
 
         ("selftest", "--backend", "cpu", "Backend"),
         ("selftest", "--filter", "adam", "Filter"),
@@ -126,7 +129,12 @@ public class OptionBindingTests
         ("eval", "--seed", "1", "Seed"),
         ("eval", "--backend", "cuda", "Backend"),
 
+        ("lora", "<erased-dir>", "other", "ErasedDir"),
+        ("lora", "--rank", "8", "Rank"),
+        ("lora", "--out", "elsewhere", "Out"),
+
         ("erase", "--model", "somewhere", "Model"),
+        ("erase", "--lora", "4", "Lora"),
         ("erase", "--concept", "parachute", "Concept"),
         ("erase", "--anchor", "airplane", "Anchor"),
         ("erase", "--type", "style", "Type"),

@@ -74,6 +74,7 @@ public sealed class EraseCommandTests
         { "--anchor", "anchor=star" },
         { "--model", "model=missing" },
         { "--resume", "resume" },
+        { "--lora", "lora=0" },
     };
 
     [Theory]
@@ -100,6 +101,7 @@ public sealed class EraseCommandTests
                 "anchor" => o with { Anchor = parts[1] },
                 "model" => o with { Model = Path.Combine(dir.FullName, "missing") },
                 "resume" => o with { Resume = true },
+                "lora" => o with { Lora = 0 },
                 _ => throw new ArgumentException(change),
             };
             var err = new StringWriter();
