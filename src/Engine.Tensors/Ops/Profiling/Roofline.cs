@@ -11,7 +11,7 @@ namespace Engine.Ops.Profiling;
 public sealed record Roofline(string Backend, double GflopPerSecond, string GemmShape, double GbPerSecond, string TriadShape)
 {
     /// <summary>Best of a few repetitions of each, after one untimed warm-up.</summary>
-    public static Roofline Measure(IOps ops, int gemmSize = 1024, int triadFloats = 16 << 20, int repetitions = 3)
+    public static Roofline Measure(IOps ops, int gemmSize = 2048, int triadFloats = 32 << 20, int repetitions = 3)
     {
         ArgumentNullException.ThrowIfNull(ops);
         using var arena = ops.CreateArena();
