@@ -166,7 +166,8 @@ public static class LoraExport
     {
         var tensors = new JsonArray();
         foreach (var r in results)
-            tensors.Add(new JsonObject
+            // Add(JsonNode), not the generic Add<T>: that one reflects over T and breaks the trimmed publish (IL2026).
+            tensors.Add((JsonNode)new JsonObject
             {
                 ["tensor"] = r.Tensor,
                 ["shape"] = new JsonArray(r.Out, r.In),
