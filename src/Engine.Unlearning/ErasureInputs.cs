@@ -2,6 +2,7 @@ using Engine.Memory;
 using Engine.Models.Clip;
 using Engine.Models.Text;
 using Engine.Ops;
+using Engine.Rng;
 using Engine.Tensors;
 using Engine.Unlearning.Data;
 
@@ -42,6 +43,36 @@ public sealed class ErasureInputs
     public int ImageSize => Channels * Height * Width;
     public int TextSize => Length * Dim;
     public int PromptCount => AnchorText.Length / TextSize;
+
+    /// <summary>
+    /// Standard-normal images and text states (Philox, streams seed .. seed + 4), image i paired with prompt i mod
+    /// <paramref name="prompts"/>: inputs for benchmarks and tests, where the trainer need not know where they came from.
+    /// </summary>
+    public static ErasureInputs Random(int images, int channels, int size, int prompts, int length, int dim, ulong seed)
+    {
+        static float[] Normal(long n, ulong seed)
+        {
+            var a = new float[n];
+            Philox.FillNormal(a, seed, 0);
+            return a;
+        }
+        int ts = length * dim;
+        return new ErasureInputs
+        {
+            Images = Normal((long)images * channels * size * size, seed),
+            Count = images,
+            Channels = channels,
+            Height = size,
+            Width = size,
+            Length = length,
+            Dim = dim,
+            AnchorText = Normal((long)prompts * ts, seed + 1),
+            TargetText = Normal((long)prompts * ts, seed + 2),
+            EmptyText = Normal(ts, seed + 3),
+            ConceptText = Normal(ts, seed + 4),
+            PromptOfImage = [.. Enumerable.Range(0, images).Select(i => i % prompts)],
+        };
+    }
 
     /// <summary>Encodes the prompts with the frozen text encoder and pairs them with the anchor images.</summary>
     public static ErasureInputs Encode(IOps ops, ClipTokenizer tokenizer, ClipTextModel textEncoder, IReadOnlyList<string> anchorPrompts,
@@ -91,9 +122,7 @@ public sealed class ErasureInputs
         {
             int n = Math.Min(Chunk, prompts.Count - start);
             using var arena = ops.CreateArena();
-            var span = new int[n * len];
-            for (int i = 0; i < n; i++) tokenizer.Encode(prompts[start + i], len).Ids.CopyTo(span.AsSpan(i * len, len));
-            var ids = arena.Upload(span, new Shape(n, len));
+            var ids = arena.Upload(tokenizer.EncodeBatch([.. prompts.Skip(start).Take(n)], len), new Shape(n, len));
             var acts = textEncoder.Activations(arena, n, len);
             var h = textEncoder.Forward(ops, acts, ids);
             ops.CopyToHost(result.AsSpan(start * len * dim, n * len * dim), h);

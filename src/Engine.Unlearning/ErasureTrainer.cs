@@ -131,10 +131,9 @@ public sealed partial class ErasureTrainer : IDisposable
         _targetText = _state.Upload(inputs.TargetText, textShape);
         _emptyText = _state.Upload(inputs.EmptyText, new Shape(inputs.Length, inputs.Dim));
         _conceptText = _state.Upload(inputs.ConceptText, new Shape(inputs.Length, inputs.Dim));
-        _esdX = new float[(long)settings.Batch * inputs.ImageSize];
-        _esdNext = new float[_esdX.Length];
-        _esdGuided = new float[_esdX.Length];
-        _esdOut = new float[2 * _esdX.Length];
+        // ESD's host-side DDIM buffers (the other methods sample nothing).
+        long esd = settings.Method == ErasureMethod.Esd ? (long)settings.Batch * inputs.ImageSize : 0;
+        (_esdX, _esdNext, _esdGuided, _esdOut) = (new float[esd], new float[esd], new float[esd], new float[2 * esd]);
 
         // The instance half walks a seeded shuffle of the images, the class half walks them in order (§1).
         _instanceOrder = [.. Enumerable.Range(0, inputs.Count)];

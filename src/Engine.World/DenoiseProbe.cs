@@ -34,13 +34,14 @@ public static class DenoiseProbe
         // Fixed seeds: a probe of two models, or of one model twice, sees the same scenes and the same ε.
         var rng = new Random(12345);
         var hostX0 = new float[count * numel];
-        var hostIds = new int[count * len];
+        var captions = new string[count];
         for (int i = 0; i < count; i++)
         {
             var scene = Scene.Sample(rng, renderer.Size);
             renderer.Render(scene, hostX0.AsSpan(i * numel, numel));
-            pipe.Tokenizer.Encode(Captions.Fill(Captions.TrainingTemplates[2], scene), len).Ids.CopyTo(hostIds.AsSpan(i * len, len));
+            captions[i] = Captions.Fill(Captions.TrainingTemplates[2], scene);
         }
+        var hostIds = pipe.Tokenizer.EncodeBatch(captions, len);
         var image = new Shape(count, 3, renderer.Size, renderer.Size);
         var x0 = state.Upload(hostX0, image);
         var ids = state.Upload(hostIds, new Shape(count, len));

@@ -6,7 +6,6 @@ using Engine.Models;
 using Engine.Models.Unet;
 using Engine.Ops;
 using Engine.Ops.Profiling;
-using Engine.Rng;
 using Engine.Unlearning;
 using Engine.World;
 
@@ -54,29 +53,8 @@ internal static class BenchDocoCommand
         using var parameters = ops.CreateArena();
         var unet = new UNet2DConditionModel(unetConfig, parameters, TrainableSubsets.Predicate(TrainableSubset.KeyValue));
         RandomInit.Fill(ops, unet.Parameters, 1);
-        const int Length = 77, Images = 8, Prompts = 4;
-        int c = unetConfig.InChannels, ts = Length * textDim;
-        float[] Normal(long n, ulong seed)
-        {
-            var a = new float[n];
-            Philox.FillNormal(a, seed, 0);
-            return a;
-        }
-        var inputs = new ErasureInputs
-        {
-            Images = Normal((long)Images * c * size * size, 2),
-            Count = Images,
-            Channels = c,
-            Height = size,
-            Width = size,
-            Length = Length,
-            Dim = textDim,
-            AnchorText = Normal((long)Prompts * ts, 3),
-            TargetText = Normal((long)Prompts * ts, 4),
-            EmptyText = Normal(ts, 5),
-            ConceptText = Normal(ts, 6),
-            PromptOfImage = [.. Enumerable.Range(0, Images).Select(i => i % Prompts)],
-        };
+        int c = unetConfig.InChannels;
+        var inputs = ErasureInputs.Random(images: 8, c, size, prompts: 4, length: 77, textDim, seed: 2);
         var settings = new ErasureSettings { Steps = steps + 1, Warmup = 0, Batch = batch, CheckpointInterval = 0 };
         using var trainer = new ErasureTrainer(ops, unet, new SchedulerConfig { BetaSchedule = "scaled_linear", BetaStart = 0.00085, BetaEnd = 0.012 }, inputs, settings);
         var layout = unet.Parameters.Layout;

@@ -88,8 +88,7 @@ internal static class EvalCommand
         if (modelDir is null || clfDir is null) return 2;
         var ops = Backends.Select(o.Backend, error);
         if (ops is null) return 2;
-        using var clf = LoadClassifier(clfDir, ops, "eval", error);
-        if (clf is null) return 2;
+        using var clf = WorldClassifier.Load(clfDir, ops); // its files were checked above
         using var pipe = new TextToImage(modelDir, ops);
         using var basePipe = o.Base is null ? null : new TextToImage(o.Base, ops);
         var models = new Models(new PipelineSampler(pipe, o.Sampling), modelDir, basePipe is null ? null : new PipelineSampler(basePipe, o.Sampling), o.Base);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Engine.Diffusion.Pipelines;
+using Engine.World.Classifier;
 using Engine.World.Ruler;
 
 namespace Engine.Cli.Commands;
@@ -41,8 +42,7 @@ internal static class WorldQualityCommand
         if (modelDir is null || clfDir is null) return 2;
         var ops = Backends.Select(o.Backend, error);
         if (ops is null) return 2;
-        using var clf = EvalCommand.LoadClassifier(clfDir, ops, "world quality", error);
-        if (clf is null) return 2;
+        using var clf = WorldClassifier.Load(clfDir, ops); // its files were checked above
         using var pipe = new TextToImage(modelDir, ops);
         var sampler = new PipelineSampler(pipe, o.Sampling);
         var bar = new ProgressBar("quality", error);

@@ -38,21 +38,28 @@ public sealed class TextToImage : IDisposable
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"model folder not found: {modelDir}");
         Ops = ops;
         (_weights, _activations, _gradients) = (ops.CreateArena(), ops.CreateArena(), ops.CreateArena());
-        Tokenizer = ClipTokenizer.FromDirectory(Path.Combine(modelDir, "tokenizer"));
-        TextEncoder = ModelFiles.LoadTextEncoder(Path.Combine(modelDir, "text_encoder"), _weights);
-        Unet = ModelFiles.LoadUNet(Path.Combine(modelDir, "unet"), _weights);
-        var vaeDir = Path.Combine(modelDir, "vae");
-        Vae = Directory.Exists(vaeDir) ? ModelFiles.LoadVaeDecoder(vaeDir, _weights) : null;
-        SchedulerConfig = SchedulerConfig.FromJson(Path.Combine(modelDir, "scheduler", "scheduler_config.json"));
+        try
+        {
+            Tokenizer = ClipTokenizer.FromDirectory(Path.Combine(modelDir, "tokenizer"));
+            TextEncoder = ModelFiles.LoadTextEncoder(Path.Combine(modelDir, "text_encoder"), _weights);
+            Unet = ModelFiles.LoadUNet(Path.Combine(modelDir, "unet"), _weights);
+            var vaeDir = Path.Combine(modelDir, "vae");
+            Vae = Directory.Exists(vaeDir) ? ModelFiles.LoadVaeDecoder(vaeDir, _weights) : null;
+            SchedulerConfig = SchedulerConfig.FromJson(Path.Combine(modelDir, "scheduler", "scheduler_config.json"));
+        }
+        catch
+        {
+            // A model that fails to load (callers report it and go on) must not keep the backend's memory.
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>Token ids [n, L] for the given prompts, padded as the SD pipeline does.</summary>
     private Tensor Ids(IReadOnlyList<string> prompts, ITensorAllocator into)
     {
         int len = TextEncoder.Config.MaxPositionEmbeddings;
-        var span = new int[prompts.Count * len];
-        for (int i = 0; i < prompts.Count; i++) Tokenizer.Encode(prompts[i], len).Ids.CopyTo(span.AsSpan(i * len, len));
-        return into.Upload(span, new Shape(prompts.Count, len));
+        return into.Upload(Tokenizer.EncodeBatch(prompts, len), new Shape(prompts.Count, len));
     }
 
     /// <summary>Runs the loop; <paramref name="progress"/> gets (step, total) after each DDIM step. Returns [n, 3, H, W] floats.</summary>

@@ -77,6 +77,15 @@ public sealed class ClipTokenizer
         return ids;
     }
 
+    /// <summary>The ids of <see cref="Encode"/> for each text, row after row: [texts.Count, length], ready to upload.</summary>
+    public int[] EncodeBatch(IReadOnlyList<string> texts, int length)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var ids = new int[texts.Count * length];
+        for (int i = 0; i < texts.Count; i++) Encode(texts[i], length).Ids.CopyTo(ids.AsSpan(i * length, length));
+        return ids;
+    }
+
     /// <summary>
     /// <c>tokenizer(text, padding="max_length", max_length=maxLength, truncation=True)</c>: BOS, at most
     /// maxLength - 2 tokens, EOS (kept even when the prompt is cut), then the pad id up to maxLength.

@@ -3,7 +3,6 @@ using Engine.Cpu;
 using Engine.Diffusion.Schedulers;
 using Engine.Models;
 using Engine.Models.Unet;
-using Engine.Rng;
 using Engine.Tests.Testing;
 using Engine.Unlearning;
 using Xunit.Abstractions;
@@ -169,30 +168,6 @@ public class TrainerStepTests(ITestOutputHelper output)
     }
 
     /// <summary>Synthetic anchor images and text states (the trainer does not care where they came from).</summary>
-    private static ErasureInputs Inputs()
-    {
-        const int Images = 3, Prompts = 2;
-        int c = Config.InChannels, s = Config.SampleSize, ts = TextLength * Config.CrossAttentionDim;
-        static float[] Normal(long n, ulong seed)
-        {
-            var a = new float[n];
-            Philox.FillNormal(a, seed, 0);
-            return a;
-        }
-        return new ErasureInputs
-        {
-            Images = Normal((long)Images * c * s * s, 11),
-            Count = Images,
-            Channels = c,
-            Height = s,
-            Width = s,
-            Length = TextLength,
-            Dim = Config.CrossAttentionDim,
-            AnchorText = Normal(Prompts * ts, 12),
-            TargetText = Normal(Prompts * ts, 13),
-            EmptyText = Normal(ts, 14),
-            ConceptText = Normal(ts, 15),
-            PromptOfImage = [0, 1, 0],
-        };
-    }
+    private static ErasureInputs Inputs() =>
+        ErasureInputs.Random(images: 3, Config.InChannels, Config.SampleSize, prompts: 2, TextLength, Config.CrossAttentionDim, seed: 11);
 }
