@@ -65,6 +65,15 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void DocoStep_WorldConfig_RunsTheBuiltInModelsShape()
+    {
+        var (exit, output, err) = Doco.Run(Doco.With(DocoStep, "--config", "world"));
+        Assert.True(exit == 0, err);
+        Assert.StartsWith("doco step world: ", Lines(output)[0], StringComparison.Ordinal);
+        Assert.Contains("latents 3×32×32", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DocoStep_BatchAndSteps_ShapeTheRun()
     {
         var (exit, output, err) = Doco.Run([.. DocoStep, "--batch", "2"]);
