@@ -81,6 +81,7 @@ internal static class CompareCommand
     public static int Run(Options o, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(o);
+        var commandClock = System.Diagnostics.Stopwatch.StartNew(); // the report's time in all
         int Fail(string message)
         {
             error.WriteLine($"compare: {message}");
@@ -142,8 +143,11 @@ internal static class CompareCommand
             + string.Join(", ", runs.Select(r => $"[{r.Variant} {r.Seed}]({r.Variant}/seed-{r.Seed}/grid.png)")) + ".\n";
         AtomicFile.WriteAllText(Path.Combine(o.Out, "results.md"), md);
         ComparisonReport.SavePareto(Path.Combine(o.Out, "pareto.png"), runs);
+        string page = Engine.Reports.Pages.CompareReport.Write(o.Out, $"Comparison: erase '{o.Concept}' (anchor '{o.Anchor}')", ComparisonReport.Markdown(runs, heading),
+            [.. runs.Select(r => new Engine.Reports.Pages.CompareReport.Run($"{r.Label}, seed {r.Seed}", Path.Combine(o.Out, r.Variant, $"seed-{r.Seed}")))],
+            new(commandClock.Elapsed.TotalSeconds, BenchCommand.PeakRssBytes()));
         output.WriteLine(md);
-        output.WriteLine($"compare: wrote {Path.Combine(o.Out, "results.md")} and pareto.png");
+        output.WriteLine($"compare: wrote {Path.Combine(o.Out, "results.md")}, pareto.png and {page}");
         return 0;
     }
 

@@ -165,6 +165,7 @@ internal static class EraseCommand
         ArgumentNullException.ThrowIfNull(o);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+        var commandClock = System.Diagnostics.Stopwatch.StartNew(); // the report's "whole command"
         int Fail(string message)
         {
             error.WriteLine($"erase: {message}");
@@ -385,6 +386,8 @@ internal static class EraseCommand
             int code = WorldEvaluation.Run(modelDir, written.ModelFolder, o.Out, cacheDir, concept.Trim(), anchorWord.Trim(), o.Quick, o.RulerSeed, ops, output, error);
             if (code != 0) return code;
         }
+        // Last, so that the page sees every file the run wrote.
+        output.WriteLine($"erase: wrote {Engine.Reports.Pages.RunReport.Write(o.Out, new(commandClock.Elapsed.TotalSeconds, BenchCommand.PeakRssBytes(), ops.Name))}");
         return 0;
     }
 

@@ -27,7 +27,7 @@ public sealed class WorldEraseTests : IDisposable
         string[] args = concept is null ? ["erase", "--out", _dir, "--quick"] : ["erase", "--concept", concept, "--anchor", anchor!, "--type", type, "--out", _dir, "--quick"];
         var (code, output, error) = Doco.Run(args);
         Assert.True(code == 0, $"exit {code}\n{output}\n{error}");
-        foreach (var file in new[] { "model/unet/diffusion_pytorch_model.safetensors", "delta.safetensors", "manifest.json", "train.csv", "losses.png", "ruler.json", "ruler.md", "grid.png" })
+        foreach (var file in new[] { "model/unet/diffusion_pytorch_model.safetensors", "delta.safetensors", "manifest.json", "train.csv", "losses.png", "ruler.json", "ruler.md", "grid.png", "report.html" })
             Assert.True(File.Exists(Path.Combine(_dir, file)), $"missing {file}");
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "manifest.json")))!.AsObject();
         Assert.Equal(concept ?? "star", manifest["concept"]!.GetValue<string>());
@@ -69,6 +69,8 @@ public sealed class WorldEraseTests : IDisposable
         Assert.Contains("±", md, StringComparison.Ordinal);
         var (w, h, _) = Engine.Tests.IO.PngTests.Decode(File.ReadAllBytes(Path.Combine(_dir, "pareto.png")));
         Assert.True(w > 0 && h > 0);
+        // report.html shows the same table.
+        Assert.Contains("<td>Concept Ablation</td><td class=\"num\">2</td>", File.ReadAllText(Path.Combine(_dir, "report.html")), StringComparison.Ordinal);
         // The base model's ruler samples were taken once and reused for the second seed.
         Assert.Contains("the base model's ruler samples from", output, StringComparison.Ordinal);
 
