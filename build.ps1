@@ -31,6 +31,9 @@ function Invoke-Setup {
     if (-not (Test-Path /usr/lib/x86_64-linux-gnu/libnvrtc.so.11.2)) { $need += 'libnvrtc11.2' }
     if (-not (Test-Path /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0)) { $need += 'libopenblas0-pthread' }
     if (-not (Get-Command g++ -ErrorAction SilentlyContinue)) { $need += 'g++' }
+    # Headless Chromium opens the report pages in the tests (ReportPageBrowserTests); DejaVu gives it a font to draw with.
+    if (-not (Get-Command chromium -ErrorAction SilentlyContinue)) { $need += 'chromium' }
+    if (-not (Test-Path /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)) { $need += 'fonts-dejavu-core' }
     if ($need.Count -eq 0) { Write-Host 'setup: native packages present'; return }
     if ((& id -u) -ne '0') {
         Write-Warning "setup: missing $($need -join ', ') and not root: the tests that need them will be skipped and say why"
