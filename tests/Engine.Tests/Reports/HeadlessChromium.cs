@@ -113,13 +113,16 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         return reply["result"]?.AsObject() ?? [];
     }
 
-    /// <summary>The first event named <paramref name="method"/>, already received or still to come.</summary>
-    public Task<JsonObject> WaitForEventAsync(string method, CancellationToken cancel)
+    /// <summary>
+    /// The first event named <paramref name="method"/> from the <paramref name="after"/>-th event on (a count of
+    /// <see cref="Events"/> taken before the action that causes it), already received or still to come.
+    /// </summary>
+    public Task<JsonObject> WaitForEventAsync(string method, int after, CancellationToken cancel)
     {
         var done = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
-            var seen = _events.FirstOrDefault(e => (string?)e["method"] == method);
+            var seen = _events.Skip(after).FirstOrDefault(e => (string?)e["method"] == method);
             if (seen is not null) done.SetResult(seen);
             else _waiters.Add((method, done));
         }

@@ -18,7 +18,7 @@ internal sealed record PageCheck(int Images, IReadOnlyList<string> BrokenImages,
             try { await img.decode(); } catch (e) { broken.push(img.alt || img.src.slice(0, 60)); continue; }
             if (!img.complete || img.naturalWidth === 0 || img.naturalHeight === 0) broken.push(img.alt || img.src.slice(0, 60));
           }
-          return JSON.stringify({ images: images.length, broken });
+          return JSON.stringify({ url: location.href, state: document.readyState, images: images.length, broken });
         })()
         """;
 
@@ -34,7 +34,8 @@ internal sealed record PageCheck(int Images, IReadOnlyList<string> BrokenImages,
             await chrome.SendAsync("Emulation.setDeviceMetricsOverride",
                 new JsonObject { ["width"] = 1280, ["height"] = 900, ["deviceScaleFactor"] = 1, ["mobile"] = false }, cancel);
             string url = new Uri(Path.GetFullPath(htmlPath)).AbsoluteUri;
-            var loaded = chrome.WaitForEventAsync("Page.loadEventFired", cancel);
+            // Only a load after the navigation counts: the first about:blank may still be loading when Page is enabled.
+            var loaded = chrome.WaitForEventAsync("Page.loadEventFired", chrome.Events.Count, cancel);
             var navigation = await chrome.SendAsync("Page.navigate", new JsonObject { ["url"] = url }, cancel);
             if (navigation["errorText"] is JsonNode navError) throw new InvalidOperationException($"navigating to {url}: {navError}");
             await loaded;
@@ -43,6 +44,8 @@ internal sealed record PageCheck(int Images, IReadOnlyList<string> BrokenImages,
                 new JsonObject { ["expression"] = ImageScript, ["awaitPromise"] = true, ["returnByValue"] = true }, cancel);
             if (evaluation["exceptionDetails"] is JsonNode thrown) throw new InvalidOperationException($"the image check threw: {thrown.ToJsonString()}");
             var images = JsonNode.Parse((string)evaluation["result"]!["value"]!)!;
+            if ((string?)images["url"] != url || (string?)images["state"] != "complete")
+                throw new InvalidOperationException($"the image check ran on {images["url"]} ({images["state"]}), not on the loaded {url}");
 
             var metrics = await chrome.SendAsync("Page.getLayoutMetrics", null, cancel);
             var size = metrics["cssContentSize"] ?? metrics["contentSize"]!;
