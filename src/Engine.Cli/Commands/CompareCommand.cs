@@ -141,7 +141,7 @@ internal static class CompareCommand
         string md = ComparisonReport.Markdown(runs, heading) + "\nPareto plot: [pareto.png](pareto.png). Grids (base left, erased right, same seeds): "
             + string.Join(", ", runs.Select(r => $"[{r.Variant} {r.Seed}]({r.Variant}/seed-{r.Seed}/grid.png)")) + ".\n";
         AtomicFile.WriteAllText(Path.Combine(o.Out, "results.md"), md);
-        ComparisonReport.SavePareto(Path.Combine(o.Out, "pareto.png"), runs);
+        Engine.Reports.Plots.ParetoPlot.Write(Path.Combine(o.Out, "pareto.png"), runs);
         output.WriteLine(md);
         output.WriteLine($"compare: wrote {Path.Combine(o.Out, "results.md")} and pareto.png");
         return 0;
