@@ -53,12 +53,14 @@ public static class Charts
     }
 
     /// <summary>
-    /// Sets the limits: x spans the finite <paramref name="x"/> values, y is fixed or spans the plot's finite values with
-    /// 5% padding. With no finite y at all the axes stay empty and say "no data".
+    /// Sets the limits: x spans the finite <paramref name="x"/> values (at least one unit: a log of one step still has
+    /// a step axis), y is fixed or spans the plot's finite values with 5% padding. With no finite y at all the axes
+    /// stay empty and say "no data".
     /// </summary>
     public static void FitLimits(Plot plot, IEnumerable<double> x, IEnumerable<double> y, double? yMin = null, double? yMax = null)
     {
         var (xLo, xHi) = Range(x, 0);
+        if (xHi - xLo < 1) (xLo, xHi) = ((xLo + xHi) / 2 - 0.5, (xLo + xHi) / 2 + 0.5);
         var yValues = y.Where(double.IsFinite).ToArray();
         var (yLo, yHi) = Range(yValues, 0.05);
         // A fixed range gets 2% room too, so that a line along its edge is not hidden under the frame.

@@ -34,7 +34,7 @@ public static class TrainingPlots
         yield return ("losses.png", Height, [new(Losses(table, steps), 0, 0, Width, Height)]);
         yield return ("discriminator.png", Height, [new(Discriminator(table, steps), 0, 0, Width, Height)]);
         yield return ("surgery.png", SurgeryHeight, Column(SurgeryHeight,
-            new(SurgeryLines(table, steps), 0, 0, Width, SurgeryLinesHeight),
+            new(SurgeryLines(table, steps, CellRange(steps)), 0, 0, Width, SurgeryLinesHeight),
             new(CosineHeatmap(table, steps), 0, SurgeryLinesHeight, Width, SurgeryHeight - SurgeryLinesHeight)));
         // timesteps.png: where the adversarial signal lives (TimestepBuckets); older logs lack the columns.
         if (table.Has(TimestepBuckets.Columns[0]))
@@ -50,9 +50,17 @@ public static class TrainingPlots
         return panels;
     }
 
+    /// <summary>A plot against the step: integer x ticks only, as steps are whole.</summary>
+    private static Plot Create(string title, string yLabel)
+    {
+        var plot = Charts.Create(title, "step", yLabel);
+        plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
+        return plot;
+    }
+
     private static Plot Losses(TelemetryTable table, double[] steps)
     {
-        var plot = Charts.Create("DoCo losses", "step", "loss");
+        var plot = Create("DoCo losses", "loss");
         double[][] series = [table.Numbers("l_adv"), table.Numbers("l_ret"), table.Numbers("l_d")];
         Charts.AddSmoothed(plot, steps, series[0], "L_adv (adversarial, generator)", Charts.Blue);
         Charts.AddSmoothed(plot, steps, series[1], "L_ret (retention)", Charts.Orange);
@@ -64,7 +72,7 @@ public static class TrainingPlots
 
     private static Plot Discriminator(TelemetryTable table, double[] steps)
     {
-        var plot = Charts.Create("Discriminator accuracy", "step", "accuracy");
+        var plot = Create("Discriminator accuracy", "accuracy");
         double[] real = table.Numbers("d_acc_real"), fake = table.Numbers("d_acc_fake");
         Charts.AddSmoothed(plot, steps, real, "real (anchor)", Charts.Blue);
         Charts.AddSmoothed(plot, steps, fake, "fake (concept)", Charts.Red);
@@ -73,13 +81,15 @@ public static class TrainingPlots
         return plot;
     }
 
-    private static Plot SurgeryLines(TelemetryTable table, double[] steps)
+    /// <summary>The lines above the heatmap share its x range, so that each step sits over its column.</summary>
+    private static Plot SurgeryLines(TelemetryTable table, double[] steps, (double Lo, double Hi) x)
     {
-        var plot = Charts.Create("Gradient surgery", "step", "fraction, cosine");
+        var plot = Create("Gradient surgery", "fraction, cosine");
         double[] fired = table.Numbers("fired_fraction"), cosine = table.Numbers("mean_cosine");
         Charts.AddSmoothed(plot, steps, fired, "fired fraction", Charts.Purple);
         Charts.AddSmoothed(plot, steps, cosine, "mean cos(g_adv, g_ret)", Charts.Green);
         Charts.FitLimits(plot, steps, [.. fired, .. cosine], -1, 1);
+        plot.Axes.SetLimitsX(x.Lo, x.Hi);
         plot.ShowLegend(Alignment.LowerRight);
         return plot;
     }
@@ -90,12 +100,10 @@ public static class TrainingPlots
     /// <summary>One row per cos: column (row 0, the first, at the top), one cell per step.</summary>
     private static Plot CosineHeatmap(TelemetryTable table, double[] steps)
     {
-        var plot = Charts.Create("cos(g_adv, g_ret) per trainable tensor", "step", "tensor (cos: column)");
+        var plot = Create("cos(g_adv, g_ret) per trainable tensor", "tensor (cos: column)");
         var rows = table.CosineColumns.Select(table.Numbers).ToArray();
         int cols = steps.Length;
-        // Cell j spans step j ± half a step, so the first and last steps sit at cell centres.
-        double half = cols > 1 ? (steps[^1] - steps[0]) / (cols - 1) / 2 : 0.5;
-        var (xLo, xHi) = cols > 0 ? (steps[0] - half, steps[^1] + half) : (0.0, 1.0);
+        var (xLo, xHi) = CellRange(steps);
         // ScottPlot cannot colour a grid with no finite cell (its range is an error): nothing measured is empty axes.
         if (!rows.Any(r => r.Any(double.IsFinite)))
         {
@@ -122,11 +130,19 @@ public static class TrainingPlots
         return plot;
     }
 
+    /// <summary>The x range of the heatmap's columns: column j spans step j ± half a step, so steps sit at cell centres.</summary>
+    private static (double Lo, double Hi) CellRange(double[] steps)
+    {
+        if (steps.Length == 0) return (0, 1);
+        double half = steps.Length > 1 ? (steps[^1] - steps[0]) / (steps.Length - 1) / 2 : 0.5;
+        return (steps[0] - half, steps[^1] + half);
+    }
+
     private static (Plot Gap, Plot Accuracy) Timesteps(TelemetryTable table, double[] steps)
     {
         Color[] colours = [Charts.Blue, Charts.Orange, Charts.Green, Charts.Red];
-        var gap = Charts.Create("RMS of x0_fake - x0_real by timestep range", "step", "RMS gap");
-        var accuracy = Charts.Create("Discriminator accuracy by timestep range", "step", "accuracy");
+        var gap = Create("RMS of x0_fake - x0_real by timestep range", "RMS gap");
+        var accuracy = Create("Discriminator accuracy by timestep range", "accuracy");
         List<double> gaps = [], accuracies = [];
         for (int k = 0; k < TimestepBuckets.Count; k++)
         {

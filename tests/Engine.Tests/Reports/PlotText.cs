@@ -47,7 +47,7 @@ internal static class PlotText
                 Assert.True(axis.TickLabelStyle.FontName == PlotFonts.Family, $"{axis} tick labels are set in '{axis.TickLabelStyle.FontName}'");
                 var data = p.Plot.RenderManager.LastRender.DataRect;
                 var ticks = axis.TickGenerator.Ticks.Where(t => t.IsMajor && t.Label.Length > 0 && t.Position >= Math.Min(axis.Min, axis.Max) && t.Position <= Math.Max(axis.Min, axis.Max)).ToArray();
-                Assert.True(ticks.Length >= 2, $"{axis}: {ticks.Length} labelled ticks");
+                Assert.True(ticks.Length > 0, $"{axis}: no labelled tick");
                 var bands = ticks.Select(t => Band(axis.GetPixel(t.Position, data), along, p.Rect)).ToArray();
                 var inks = Hidden(width, height, panels, baseline, axis.TickLabelStyle, bands);
                 for (int i = 0; i < ticks.Length; i++)
