@@ -50,11 +50,11 @@ public static class TrainingPlots
         return panels;
     }
 
-    /// <summary>A plot against the step: integer x ticks only, as steps are whole.</summary>
+    /// <summary>A plot against the step: whole-number x ticks, written as train.csv writes steps (1000, not 1,000).</summary>
     private static Plot Create(string title, string yLabel)
     {
         var plot = Charts.Create(title, "step", yLabel);
-        plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
+        plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true, LabelFormatter = v => v.ToString(CultureInfo.InvariantCulture) };
         return plot;
     }
 
