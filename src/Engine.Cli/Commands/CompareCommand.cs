@@ -142,7 +142,7 @@ internal static class CompareCommand
         string md = ComparisonReport.Markdown(runs, heading) + "\nPareto plot: [pareto.png](pareto.png). Grids (base left, erased right, same seeds): "
             + string.Join(", ", runs.Select(r => $"[{r.Variant} {r.Seed}]({r.Variant}/seed-{r.Seed}/grid.png)")) + ".\n";
         AtomicFile.WriteAllText(Path.Combine(o.Out, "results.md"), md);
-        ComparisonReport.SavePareto(Path.Combine(o.Out, "pareto.png"), runs);
+        Engine.Reports.Plots.ParetoPlot.Write(Path.Combine(o.Out, "pareto.png"), runs);
         string page = Engine.Reports.Pages.CompareReport.Write(o.Out, $"Comparison: erase '{o.Concept}' (anchor '{o.Anchor}')", ComparisonReport.Markdown(runs, heading),
             [.. runs.Select(r => new Engine.Reports.Pages.CompareReport.Run($"{r.Label}, seed {r.Seed}", Path.Combine(o.Out, r.Variant, $"seed-{r.Seed}")))],
             new(commandClock.Elapsed.TotalSeconds, BenchCommand.PeakRssBytes()));

@@ -352,7 +352,7 @@ internal static class EraseCommand
                 log.Append(r);
                 progress.Report(r.Step + 1, settings.Steps, Describe(r, method));
             }, checkpoint, cancel);
-            if (finished) log.WritePlots(o.Out);
+            if (finished) Engine.Reports.Plots.TrainingPlots.Write(log.Path, o.Out);
         }
         if (!finished)
         {

@@ -107,9 +107,6 @@ public sealed class TrainingLog : IDisposable
         _lastStep = r.Step;
     }
 
-    /// <summary>Writes losses.png, discriminator.png and surgery.png for the rows written so far.</summary>
-    public void WritePlots(string folder) => TrainingPlots.Write(Path, folder);
-
     public void Dispose() => _writer.Dispose();
 
     public static string Format(double v) =>

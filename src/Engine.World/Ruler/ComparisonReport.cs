@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Engine.IO.Images;
 
 namespace Engine.World.Ruler;
 
@@ -8,9 +7,8 @@ namespace Engine.World.Ruler;
 public sealed record ComparisonRun(string Variant, string Label, ulong Seed, RulerResult? Ruler, double Seconds, float DiscriminatorAccuracy);
 
 /// <summary>
-/// The tables and the Pareto plot of `doco compare`: per method the mean ± standard deviation over seeds of every ruler
-/// metric, then every run on its own line, and a plot of erasure against close-concept preservation with one point
-/// per method and seed (the base model in black), so that a method's trade-off and its spread over seeds show at once.
+/// The tables of `doco compare`: per method the mean ± standard deviation over seeds of every ruler metric, then every
+/// run on its own line. Its Pareto plot is Engine.Reports' ParetoPlot.
 /// </summary>
 public static class ComparisonReport
 {
@@ -20,8 +18,6 @@ public static class ComparisonReport
         ("anchor ↑", m => m.AnchorTransfer), ("attributes ↑", m => m.AttributeRetention), ("close kept ↑", m => m.PreservationClose),
         ("other kept ↑", m => m.PreservationOther),
     ];
-
-    private static readonly Rgb[] Colours = [Palette.Blue, Palette.Orange, Palette.Green, Palette.Red, Palette.Purple, new(140, 86, 75), new(23, 190, 207)];
 
     public static string Markdown(IReadOnlyList<ComparisonRun> runs, string heading)
     {
@@ -63,37 +59,6 @@ public static class ComparisonReport
                 + " | " + (r.Ruler?.Fidelity is double f ? f.ToString("F1", c) : "–") + " |");
         return sb.ToString();
     }
-
-    /// <summary>Two panels: in-set erasure and synonym erasure (x, lower is better) against close concepts kept (y).</summary>
-    public static void SavePareto(string path, IReadOnlyList<ComparisonRun> runs)
-    {
-        ArgumentNullException.ThrowIfNull(runs);
-        const int W = 620, H = 460;
-        var canvas = new Canvas(2 * W, H, Rgb.White);
-        var panels = new (string Title, string X, Func<RulerMetrics, double?> Get)[]
-        {
-            ("In-set erasure vs close concepts kept", "in-set: share still showing the concept (%)", m => m.InSetErasure),
-            ("Synonym erasure vs close concepts kept", "synonyms: share still showing the concept (%)", m => m.SynonymErasure),
-        };
-        for (int p = 0; p < panels.Length; p++)
-        {
-            // Good trade-offs sit top left, the base model top right: the legend goes bottom left.
-            var plot = new ScatterPlot { Title = panels[p].Title, XLabel = panels[p].X, YLabel = "close kept (%)", XMin = 0, XMax = 100, YMin = 0, YMax = 100, LegendBottomLeft = true };
-            var baseMetrics = runs.FirstOrDefault(r => r.Ruler?.Base is not null)?.Ruler?.Base;
-            if (baseMetrics is not null) plot.Series.Add(new ScatterSeries("base", [Pct100(panels[p].Get(baseMetrics))], [Pct100(baseMetrics.PreservationClose)], Rgb.Black));
-            int k = 0;
-            foreach (var group in runs.GroupBy(r => r.Variant))
-            {
-                var list = group.Where(r => r.Ruler is not null).ToList();
-                plot.Series.Add(new ScatterSeries(group.First().Label, [.. list.Select(r => Pct100(panels[p].Get(r.Ruler!.Erased)))],
-                    [.. list.Select(r => Pct100(r.Ruler!.Erased.PreservationClose))], Colours[k++ % Colours.Length]));
-            }
-            plot.Draw(canvas, p * W, 0, W, H);
-        }
-        canvas.Save(path);
-    }
-
-    private static double Pct100(double? v) => v is null ? double.NaN : v.Value * 100;
 
     private static string Pct(double? v) => v is null ? "–" : (v.Value * 100).ToString("F1", CultureInfo.InvariantCulture);
 }

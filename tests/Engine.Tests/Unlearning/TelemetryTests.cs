@@ -1,15 +1,13 @@
 using System.Globalization;
-using Engine.IO.Images;
-using Engine.Tests.IO;
 using Engine.Unlearning;
 using Engine.Unlearning.Telemetry;
 
 namespace Engine.Tests.Unlearning;
 
-/// <summary>The training CSV (round trip, flushing, resume) and its plots (valid PNGs, NaN and empty data).</summary>
+/// <summary>The training CSV: round trip, flushing, resume. Its plots: Reports/TrainingPlotsTests.</summary>
 public sealed class TelemetryTests : IDisposable
 {
-    private static readonly string[] Tensors = ["down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight", "mid_block.attentions.0.transformer_blocks.0.attn2.to_v.weight"];
+    internal static readonly string[] Tensors = ["down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight", "mid_block.attentions.0.transformer_blocks.0.attn2.to_v.weight"];
     private readonly string _dir = Directory.CreateTempSubdirectory("telemetry-tests-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -17,7 +15,7 @@ public sealed class TelemetryTests : IDisposable
     private string Csv => Path.Combine(_dir, TrainingLog.FileName);
 
     /// <summary>A plausible step: losses that fall, an accuracy that rises, a surgery that fires on one tensor.</summary>
-    private static StepRecord Record(int step, bool skipped = false)
+    internal static StepRecord Record(int step, bool skipped = false)
     {
         int k = 0;
         float Noise(float scale) // a fixed hash of (step, k): new Random(step) would correlate neighbouring steps
@@ -96,68 +94,5 @@ public sealed class TelemetryTests : IDisposable
         Assert.Throws<InvalidDataException>(() => TrainingLog.Open(Csv, [Tensors[0]], resumeStep: 3));
         TrainingLog.Open(Csv, [Tensors[0]]).Dispose();
         Assert.Empty(TelemetryTable.Read(Csv).Rows);
-    }
-
-    [Fact]
-    public void Plots_AreValidPngs_OfTheExpectedSize()
-    {
-        WriteSteps(0, 120);
-        string plots = Path.Combine(_dir, "plots");
-        using (var log = TrainingLog.Open(Csv, Tensors, resumeStep: 120)) log.WritePlots(plots);
-        foreach (var (name, h) in new[] { ("losses.png", TrainingPlots.Height), ("discriminator.png", TrainingPlots.Height), ("surgery.png", TrainingPlots.SurgeryHeight), ("timesteps.png", 2 * TrainingPlots.Height) })
-        {
-            var (w, hh, rgb) = PngTests.Decode(File.ReadAllBytes(Path.Combine(plots, name)));
-            Assert.Equal((TrainingPlots.Width, h), (w, hh));
-            Assert.True(rgb.Any(b => b != 255), $"{name} is blank");
-        }
-        // The smoothed L_adv line is drawn in full colour somewhere in the plot area.
-        var (_, _, losses) = PngTests.Decode(File.ReadAllBytes(Path.Combine(plots, "losses.png")));
-        Assert.True(HasColour(losses, Palette.Blue), "no L_adv line");
-    }
-
-    [Fact]
-    public void Plots_DoNotThrow_OnEmptyOrNaNColumns()
-    {
-        string plots = Path.Combine(_dir, "empty");
-        TrainingLog.Open(Csv, Tensors).Dispose();
-        TrainingPlots.Write(Csv, plots);
-        Assert.Equal(4, Directory.GetFiles(plots, "*.png").Length);
-
-        using (var log = TrainingLog.Open(Csv, Tensors))
-            for (int s = 0; s < 5; s++) log.Append(Record(s, skipped: true) with { DAccReal = float.NaN, DAccFake = float.NaN, MeanCosine = float.NaN, Cosines = [float.NaN, float.NaN] });
-        TrainingPlots.Write(Csv, plots);
-        TrainingLog.Open(Csv, []).Dispose(); // no trainable tensors: no cos: columns, an empty heatmap
-        TrainingPlots.Write(Csv, plots);
-        Assert.Equal(TrainingPlots.SurgeryHeight, PngTests.Decode(File.ReadAllBytes(Path.Combine(plots, "surgery.png"))).H);
-    }
-
-    [Fact]
-    public void Ticks_AreRound_AndLabelsHaveEnoughDecimals()
-    {
-        Assert.Equal([0, 0.2, 0.4, 0.6000000000000001, 0.8, 1], Axes.NiceTicks(0, 1, 5).Ticks);
-        Assert.Equal(["0", "500", "1000"], Axes.NiceTicks(0, 1000, 2).Ticks.Select(t => Axes.Format(t, 500)));
-        Assert.Equal("0.05", Axes.Format(0.05, 0.05));
-        Assert.Equal("-0.25", Axes.Format(-0.25, 0.05));
-        Assert.Equal("2E-5", Axes.Format(2e-5, 1e-5));
-        Assert.Equal([2.0, 2.0, 3.5, 4.5, 4.5], TrainingPlots.Smooth([1, 3, double.NaN, 4, 5], 1));
-    }
-
-    [Fact]
-    public void Text_DrawsGlyphs_AndLinesAreAntiAliased()
-    {
-        var c = new Canvas(40, 20, Rgb.White);
-        c.Text(1, 1, "0.5e-3", Rgb.Black);
-        Assert.Contains(c.Pixels, b => b == 0);
-        var d = new Canvas(40, 40, Rgb.White);
-        d.Polyline([2.5, 37.5], [3.5, 30.5], Rgb.Black, 1, (0, 0, 40, 40));
-        Assert.Contains(d.Pixels, b => b is > 0 and < 255); // partial coverage: anti-aliased, not a staircase
-        Assert.Equal(0, d.Pixels[(int)((3 * 40 + 2) * 3)]);    // the start point is fully covered
-    }
-
-    private static bool HasColour(byte[] rgb, Rgb c)
-    {
-        for (int i = 0; i < rgb.Length; i += 3)
-            if (rgb[i] == c.R && rgb[i + 1] == c.G && rgb[i + 2] == c.B) return true;
-        return false;
     }
 }

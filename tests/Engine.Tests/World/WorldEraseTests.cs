@@ -67,8 +67,8 @@ public sealed class WorldEraseTests : IDisposable
         string md = File.ReadAllText(Path.Combine(_dir, "results.md"));
         Assert.Contains("| Concept Ablation | 2 |", md, StringComparison.Ordinal);
         Assert.Contains("±", md, StringComparison.Ordinal);
-        var (w, h, _) = Engine.Tests.IO.PngTests.Decode(File.ReadAllBytes(Path.Combine(_dir, "pareto.png")));
-        Assert.True(w > 0 && h > 0);
+        using (var pareto = Engine.Tests.Reports.PlotPixels.Read(Path.Combine(_dir, "pareto.png")))
+            Assert.Equal((2 * Engine.Reports.Plots.ParetoPlot.PanelWidth, Engine.Reports.Plots.ParetoPlot.Height), (pareto.Width, pareto.Height));
         // report.html shows the same table.
         Assert.Contains("<td>Concept Ablation</td><td class=\"num\">2</td>", File.ReadAllText(Path.Combine(_dir, "report.html")), StringComparison.Ordinal);
         // The base model's ruler samples were taken once and reused for the second seed.
