@@ -69,7 +69,7 @@ public sealed class AnchorImageCache
         if (prompts.Count == 0) throw new ArgumentException("no anchor prompts", nameof(prompts));
         if (settings.Count < 1 || settings.Steps < 1) throw new ArgumentException($"anchor image count ({settings.Count}) and steps ({settings.Steps}) must be ≥ 1", nameof(settings));
         string key = Key(modelHash, prompts, settings);
-        string path = Path.Combine(Folder, $"anchors-{key}.safetensors");
+        string path = PathOf(key);
         int imageSize = shape.C * shape.H * shape.W;
         var perImage = Enumerable.Range(0, settings.Count).Select(i => prompts[i % prompts.Count]).ToArray();
 
@@ -105,6 +105,22 @@ public sealed class AnchorImageCache
         Save(path, key, all, settings.Count, shape, prompts, settings);
         return new AnchorImages(all, settings.Count, shape.C, shape.H, shape.W, perImage, path, FromCache: false);
     }
+
+    /// <summary>
+    /// The cache file <see cref="GetOrCreate(TextToImage, string, IReadOnlyList{string}, AnchorSettings, Action{int, int}?)"/>
+    /// would load for these inputs, or null when there is none; not read, so a corrupt file still counts. A folder that
+    /// does not exist answers null without hashing the model's weights.
+    /// </summary>
+    public string? Find(string modelDir, IReadOnlyList<string> prompts, AnchorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!Directory.Exists(Folder)) return null;
+        string path = PathOf(Key(ModelHash(modelDir), prompts, settings));
+        return File.Exists(path) ? path : null;
+    }
+
+    private string PathOf(string key) => Path.Combine(Folder, $"anchors-{key}.safetensors");
 
     /// <summary>SHA-256 (hex) of everything that determines the images.</summary>
     public static string Key(string modelHash, IReadOnlyList<string> prompts, AnchorSettings s)
