@@ -321,7 +321,7 @@ internal static class EraseCommand
         var cacheDir = o.Cache ?? Path.Combine(o.Out, "cache");
         var anchorSettings = new AnchorSettings(settings.AnchorCount, settings.AnchorSteps, settings.AnchorGuidance, 0f, settings.Seed);
 
-        // ---- the cost estimate (docs/cli.md): a short timed probe; --dry-run stops after it, having written nothing ----
+        // ---- the cost estimate (docs/unlearning.md): a short timed probe; --dry-run stops after it, having written nothing ----
         if (o.DryRun || !world)
         {
             bool evaluate = o.Eval ?? (world && !o.DiscriminatorOnly);

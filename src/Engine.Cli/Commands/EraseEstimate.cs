@@ -9,7 +9,7 @@ using Engine.Unlearning.Data;
 namespace Engine.Cli.Commands;
 
 /// <summary>
-/// <c>doco erase</c>'s cost estimate (docs/cli.md, "Cost estimate and --dry-run"): which phases the run has, whether
+/// <c>doco erase</c>'s cost estimate (docs/unlearning.md, "Cost estimate and --dry-run"): which phases the run has, whether
 /// the probe is worth running, the table, and the warning for a long run on the CPU. The timing and the arithmetic
 /// are <see cref="CostProbe"/>'s and <see cref="CostEstimate"/>'s.
 /// </summary>
@@ -67,16 +67,15 @@ internal static class EraseEstimate
     {
         var s = run.Settings;
         var sampling = new List<SamplingWork>();
-        // The cache samples each prompt's images in one call (AnchorImageCache): ⌈count / prompts⌉ images share it.
-        int perCall = (s.AnchorCount + run.AnchorPrompts.Count - 1) / run.AnchorPrompts.Count;
         bool cached = new AnchorImageCache(run.CacheDir).Find(run.ModelDir, run.AnchorPrompts, run.Anchors) is not null;
-        sampling.Add(new SamplingWork(AnchorPhase, s.AnchorCount, s.AnchorSteps, s.AnchorGuidance != 1f, perCall, cached));
+        sampling.Add(new SamplingWork(AnchorPhase, s.AnchorSteps, s.AnchorGuidance != 1f,
+            AnchorImageCache.ImagesPerCall(s.AnchorCount, run.AnchorPrompts.Count), cached));
         if (run.Ruler is var (concept, anchor, quick, seed))
         {
             try
             {
                 var (ruler, rs) = WorldEvaluation.Settings(concept, anchor, quick, seed);
-                sampling.Add(new SamplingWork("ruler (base + erased)", 2 * WorldEvaluation.Images(ruler), rs.Steps, rs.GuidanceScale != 1f, rs.Batch));
+                sampling.Add(SamplingWork.Chunked("ruler (base + erased)", WorldEvaluation.Images(ruler), rs.Steps, rs.GuidanceScale != 1f, rs.Batch, repeats: 2));
             }
             catch (ArgumentException)
             {

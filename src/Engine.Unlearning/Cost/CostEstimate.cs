@@ -28,7 +28,7 @@ public sealed record ProbeTimes
     /// <summary>
     /// Seconds of one forward call at batch <paramref name="batch"/>: the measured time; between two measured batches
     /// the straight line through them (a fixed cost per call plus a cost per image); beyond the largest, that one's
-    /// time per image (a larger batch is never slower per image, so this errs long); below the smallest, its time per image.
+    /// time per image; below the smallest, its time per image.
     /// </summary>
     public double ForwardSeconds(int batch)
     {
@@ -64,7 +64,8 @@ public sealed record CostPhase(string Name, string Work, double Seconds);
 
 /// <summary>
 /// The time an erase run will take on one backend: each phase's work (<see cref="CostPlan"/>) times the probe's
-/// per-unit times (<see cref="ProbeTimes"/>). Sampling: images × DDIM steps × passes × (call seconds / call batch).
+/// per-unit times (<see cref="ProbeTimes"/>). Sampling: DDIM steps × the sum over its calls of one UNet call's
+/// seconds at that call's batch (images × passes); with calls of B images, images × steps × passes × (call seconds / UNet batch).
 /// Training: iterations × iteration seconds × <see cref="ProbeTimes.StepScale"/> (B / probed B where the UNet's
 /// time grows in proportion to its batch); ESD adds its expected partial-sampling calls. Loading, text encoding, checkpoints and writing the model
 /// are not counted (seconds to minutes next to the UNet passes).
@@ -79,7 +80,7 @@ public sealed record CostEstimate(CostPlan Plan, ProbeTimes Probe, IReadOnlyList
         ArgumentNullException.ThrowIfNull(probe);
         var phases = new List<CostPhase>();
         foreach (var s in plan.Sampling)
-            phases.Add(new CostPhase(s.Phase, s.Work, s.ImagePasses * probe.ForwardSeconds(s.UnetBatch) / s.UnetBatch));
+            phases.Add(new CostPhase(s.Phase, s.Work, s.Cached ? 0 : s.Steps * s.Calls.Sum(n => probe.ForwardSeconds(s.Passes * n))));
         phases.Add(Training(plan, probe));
         return new CostEstimate(plan, probe, phases);
     }

@@ -1,19 +1,29 @@
 namespace Engine.Unlearning.Cost;
 
 /// <summary>
-/// One sampling job of a run: <paramref name="Images"/> images, each denoised for <paramref name="Steps"/> DDIM steps;
-/// a step is one UNet pass per image, two with classifier-free guidance (the [uncond; cond] batch), and
-/// <paramref name="Batch"/> images share a call. <paramref name="Cached"/>: the images are on disk, nothing is sampled.
+/// One sampling job of a run: <see cref="Calls"/> sampling calls, each denoising its images for
+/// <paramref name="Steps"/> DDIM steps, one UNet call per step over the call's images (twice as many rows with
+/// classifier-free guidance: the [uncond; cond] batch). <paramref name="Cached"/>: the images are on disk, nothing is sampled.
 /// </summary>
-public sealed record SamplingWork(string Phase, int Images, int Steps, bool Guided, int Batch, bool Cached = false)
+public sealed record SamplingWork(string Phase, int Steps, bool Guided, IReadOnlyList<int> Calls, bool Cached = false)
 {
-    public int Passes => Guided ? 2 : 1;
+    /// <summary><paramref name="images"/> in calls of at most <paramref name="batch"/> (TextToImage.SampleMany), <paramref name="repeats"/> times over.</summary>
+    public static SamplingWork Chunked(string phase, int images, int steps, bool guided, int batch, int repeats = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        var one = Enumerable.Range(0, (images + batch - 1) / batch).Select(k => Math.Min(batch, images - k * batch));
+        return new SamplingWork(phase, steps, guided, [.. Enumerable.Repeat(one, repeats).SelectMany(c => c)]);
+    }
 
-    /// <summary>The UNet batch of one call: the images that share it, doubled by guidance.</summary>
-    public int UnetBatch => Passes * Math.Clamp(Batch, 1, Math.Max(1, Images));
+    public int Images => Calls.Sum();
+
+    public int Passes => Guided ? 2 : 1;
 
     /// <summary>Image-passes through the UNet: images × steps × passes.</summary>
     public double ImagePasses => Cached ? 0 : (double)Images * Steps * Passes;
+
+    /// <summary>The UNet batches of the calls, each once.</summary>
+    public IEnumerable<int> UnetBatches => Calls.Distinct().Select(n => Passes * n);
 
     public string Work => Cached
         ? $"{Images} images, cached"

@@ -90,9 +90,10 @@ public sealed class AnchorImageCache
         // its images land at indices p, p + P, p + 2P, ... (the official dataset cycles the prompts the same way).
         var all = new float[(long)settings.Count * imageSize];
         int done = 0;
-        for (int p = 0; p < prompts.Count && p < settings.Count; p++)
+        var perCall = ImagesPerCall(settings.Count, prompts.Count);
+        for (int p = 0; p < perCall.Length; p++)
         {
-            int n = (settings.Count - p + prompts.Count - 1) / prompts.Count;
+            int n = perCall[p];
             var s = new SampleSettings(settings.Steps, settings.GuidanceScale, settings.Eta, settings.Seed + (ulong)p, n);
             var x = sample(prompts[p], settings.Negative, s);
             if (x.Length != (long)n * imageSize)
@@ -121,6 +122,16 @@ public sealed class AnchorImageCache
     }
 
     private string PathOf(string key) => Path.Combine(Folder, $"anchors-{key}.safetensors");
+
+    /// <summary>
+    /// Images of each sampling call: one call per prompt (up to <paramref name="count"/> of them), prompt p's images
+    /// at indices p, p + P, p + 2P, ..., so the first count mod P prompts get one image more than the others.
+    /// </summary>
+    public static int[] ImagesPerCall(int count, int prompts)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(prompts, 1);
+        return [.. Enumerable.Range(0, Math.Min(prompts, Math.Max(0, count))).Select(p => (count - p + prompts - 1) / prompts)];
+    }
 
     /// <summary>SHA-256 (hex) of everything that determines the images.</summary>
     public static string Key(string modelHash, IReadOnlyList<string> prompts, AnchorSettings s)

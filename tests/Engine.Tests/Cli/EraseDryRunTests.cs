@@ -2,6 +2,7 @@ using Engine.Cli.Commands;
 using Engine.Tests.Unlearning;
 using Engine.Unlearning;
 using Engine.Unlearning.Cost;
+using Engine.Unlearning.Data;
 using Engine.World;
 
 namespace Engine.Tests.Cli;
@@ -68,7 +69,7 @@ public sealed class EraseDryRunTests : IDisposable
     [Fact]
     public void Warning_ForALongCpuRun_SaysDays_AndNamesTheOptionsThatShortenIt()
     {
-        var plan = new CostPlan(new ErasureSettings(), [new SamplingWork(EraseEstimate.AnchorPhase, 1000, 25, Guided: true, Batch: 63)]);
+        var plan = new CostPlan(new ErasureSettings(), [new SamplingWork(EraseEstimate.AnchorPhase, 25, Guided: true, AnchorImageCache.ImagesPerCall(1000, 16))]);
         var probe = new ProbeTimes { Backend = "cpu (2 threads)", Forward = new Dictionary<int, double> { [2] = 10.0 }, WarmupStepSeconds = 30, StepSeconds = 80 };
         var estimate = CostEstimate.Compute(plan, probe);
         Assert.True(estimate.TotalSeconds > EraseEstimate.LongCpuRunSeconds);

@@ -1,5 +1,6 @@
 using Engine.Unlearning;
 using Engine.Unlearning.Cost;
+using Engine.Unlearning.Data;
 
 namespace Engine.Tests.Unlearning;
 
@@ -12,13 +13,14 @@ public sealed class CostEstimateTests
 {
     private static readonly ErasureSettings DoCo = new() { Steps = 2000, Warmup = 1000, Batch = 8 };
 
+    /// <summary>Anchor images in calls of 50 (UNet batch 100 with guidance).</summary>
     private static SamplingWork Anchors(int images = 1000, int steps = 25, bool guided = true, bool cached = false) =>
-        new("anchor images", images, steps, guided, Batch: 63, Cached: cached);
+        SamplingWork.Chunked("anchor images", images, steps, guided, batch: 50) with { Cached = cached };
 
     private static ProbeTimes Probe(int stepBatch = 8, double warmup = 1.5, double step = 4.0) => new()
     {
         Backend = "test",
-        Forward = new Dictionary<int, double> { [2] = 0.5, [126] = 12.6, [16] = 3.2 },
+        Forward = new Dictionary<int, double> { [2] = 0.5, [100] = 10.0, [16] = 3.2 },
         StepBatch = stepBatch,
         WarmupStepSeconds = warmup,
         StepSeconds = step,
@@ -30,8 +32,8 @@ public sealed class CostEstimateTests
     public void AnchorImages_AreCountTimesStepsTimesGuidanceTimesCallSecondsOverCallBatch()
     {
         var e = CostEstimate.Compute(new CostPlan(DoCo, [Anchors()]), Probe());
-        // 63 images per call, doubled by guidance: UNet batch 126, 12.6 s a call.
-        Assert.Equal(1000.0 * 25 * 2 * 12.6 / 126, Phase(e, "anchor images"), 9);
+        // 50 images per call, doubled by guidance: UNet batch 100, 10 s a call.
+        Assert.Equal(1000.0 * 25 * 2 * 10.0 / 100, Phase(e, "anchor images"), 9);
         Assert.Equal("1000 images × 25 DDIM steps × 2 (guidance)", e.Phases[0].Work);
     }
 
@@ -42,10 +44,26 @@ public sealed class CostEstimateTests
         double one = Seconds(Anchors());
         Assert.Equal(2 * one, Seconds(Anchors(images: 2000)), 9);
         Assert.Equal(2 * one, Seconds(Anchors(steps: 50)), 9);
-        // Unguided: one pass per image per step, UNet batch 63 (interpolated between the batches timed).
-        double perImage63 = (3.2 + (12.6 - 3.2) * (63 - 16) / (126 - 16)) / 63;
-        Assert.Equal(1000.0 * 25 * perImage63, Seconds(Anchors(guided: false)), 9);
+        // Unguided: one pass per image per step, UNet batch 50 (on the line between the batches 16 and 100 timed).
+        double call50 = 3.2 + (10.0 - 3.2) * (50 - 16) / (100 - 16);
+        Assert.Equal(25 * 20 * call50, Seconds(Anchors(guided: false)), 9);
         Assert.Equal(0, Seconds(Anchors(cached: true)));
+    }
+
+    [Fact]
+    public void UnevenCalls_CostEachAtItsOwnBatch()
+    {
+        // 64 anchor images over 48 prompts: 16 calls of 2 images and 32 of 1 (AnchorImageCache's grouping).
+        var calls = AnchorImageCache.ImagesPerCall(64, 48);
+        Assert.Equal(64, calls.Sum());
+        Assert.Equal(16, calls.Count(n => n == 2));
+        Assert.Equal(32, calls.Count(n => n == 1));
+        var probe = new ProbeTimes { Backend = "test", Forward = new Dictionary<int, double> { [2] = 0.3, [4] = 0.4 } };
+        var e = CostEstimate.Compute(new CostPlan(DoCo, [new SamplingWork("anchor images", 12, Guided: true, calls)]), probe);
+        Assert.Equal(12 * (16 * 0.4 + 32 * 0.3), Phase(e, "anchor images"), 9);
+
+        // The ruler: 152 images per model in calls of at most 64, for the base and the erased model.
+        Assert.Equal([64, 64, 24, 64, 64, 24], SamplingWork.Chunked("ruler", 152, 12, guided: true, batch: 64, repeats: 2).Calls);
     }
 
     [Fact]
@@ -110,6 +128,7 @@ public sealed class CostEstimateTests
         var shortRun = new CostPlan(DoCo with { Steps = 2, Warmup = 1, Batch = 1 }, [Anchors(images: 2, steps: 1)]);
         Assert.True(CostProbe.MinimumImagePasses(shortRun) > 0.1 * shortRun.ImagePasses);
         var paper = new CostPlan(DoCo, [Anchors()]);
+        Assert.Equal(1000 * 25 * 2 + 1000 * 3 * 8 + 1000 * 11 * 8, paper.ImagePasses, 9);
         Assert.True(CostProbe.MinimumImagePasses(paper) < 1e-3 * paper.ImagePasses);
     }
 

@@ -19,7 +19,7 @@ public sealed class CostProbeTests
         using var t = new TinyTrainer(TrainableSubsets.Predicate(TrainableSubset.KeyValue));
         var before = t.Unet.Parameters.Weights.AsSpan().ToArray();
         var settings = ErasureSettings.ForMethod(method) with { Steps = steps, Warmup = warmup, Batch = 2, EsdDdimSteps = 3 };
-        var plan = new CostPlan(settings, [new SamplingWork("anchor images", 4, 2, Guided: true, Batch: 2)]);
+        var plan = new CostPlan(settings, [SamplingWork.Chunked("anchor images", images: 4, steps: 2, guided: true, batch: 2)]);
         // A budget of ~0: the smallest batches, two calls of each.
         var probe = new CostProbe(t.Ops, t.Unet, t.Scheduler, t.Inputs.Length, t.Inputs.Dim) { BudgetSeconds = 1e-9 }.Run(plan);
 
