@@ -42,6 +42,13 @@ public sealed partial class ErasureTrainer
         w.Save(path);
     }
 
+    /// <summary>The iterations a checkpoint has done (its "step"), from its header: what a resumed run has left.</summary>
+    public static int CheckpointStep(string path)
+    {
+        using var r = SafetensorsReader.Open(path);
+        return Int(r, "step");
+    }
+
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> for the same method, seed, batch and trainable
     /// tensors (InvalidDataException naming the mismatch otherwise). The UNet must hold the base model's weights

@@ -66,6 +66,8 @@ internal static class EraseCommand
         public string? AdvWeight { get; init; }
         /// <summary>The ruler's seed (its prompt fills and sample seeds): tune on one, report on the default 0.</summary>
         public int RulerSeed { get; init; }
+        /// <summary>Print the cost estimate and stop: no anchor images, no training, nothing written.</summary>
+        public bool DryRun { get; init; }
     }
 
     public static Command Create()
@@ -106,6 +108,7 @@ internal static class EraseCommand
         var discWidth = new Option<int?>("--disc-width") { Description = "DoCo: the PatchGAN's first width (official: 64)" };
         var rulerSeed = new Option<int>("--ruler-seed") { Description = "the ruler's seed: its prompt fills and sample seeds (default 0; tune settings on another)", DefaultValueFactory = _ => 0 };
         var discNorm = new Option<string>("--disc-norm") { Description = "DoCo: the PatchGAN's normalization, batch (official) or none" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "print what the run would do and about how long it would take on this backend (from a short timed probe), then exit without writing anything" };
         var advWeight = new Option<string>("--adv-weight") { Description = "DoCo: how each timestep's dL_adv/dx0 reaches eps: official (times sqrt(1-abar)/sqrt(abar), up to ~150x at high t on the built-in world) or flat (times 1)" };
         Options Bind(ParseResult p) => new()
         {
@@ -146,13 +149,14 @@ internal static class EraseCommand
             RulerSeed = p.GetValue(rulerSeed),
             DiscNorm = p.GetValue(discNorm),
             AdvWeight = p.GetValue(advWeight),
+            DryRun = p.GetValue(dryRun),
         };
         return new BoundCommand<Options>("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).", Bind, Run)
         {
             model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train,
             output, cache, resume, seed, backend, checkpointEvery, esdDdimSteps, leak, applyRetainGrad, eval, quick,
             singleFile, lora, noDomainCorrection, discriminatorOnly, advTMin, advTMax, hflip, discLayers, discWidth,
-            rulerSeed, discNorm, advWeight
+            rulerSeed, discNorm, advWeight, dryRun
         };
     }
 
@@ -315,13 +319,30 @@ internal static class EraseCommand
         output.WriteLine($"erase: {o.Method} '{concept}' → '{anchorWord}' ({o.Type}) on {modelDir}; {TrainableSubsets.Name(settings.Subset)}: " +
             $"{layout.TrainableSegments.Count} tensors, {layout.TrainableCount.ToString("N0", CultureInfo.InvariantCulture)} of {layout.TotalCount.ToString("N0", CultureInfo.InvariantCulture)} parameters; {ops.Name}");
 
-        // ---- anchor images (the model's own samples, cached) and text states ----
         var cacheDir = o.Cache ?? Path.Combine(o.Out, "cache");
+        var anchorSettings = new AnchorSettings(settings.AnchorCount, settings.AnchorSteps, settings.AnchorGuidance, 0f, settings.Seed);
+        bool evaluate = o.Eval ?? (world && !o.DiscriminatorOnly);
+
+        // ---- the cost estimate (docs/unlearning.md): a short timed probe; --dry-run stops after it, having written nothing ----
+        if (o.DryRun || !world)
+        {
+            var estimate = new EraseEstimate.Inputs(ops, unet, scheduler, textEncoder.Config.MaxPositionEmbeddings, textEncoder.Config.HiddenSize, settings,
+                modelDir, prompts.AnchorPrompts, anchorSettings, cacheDir, o.Resume ? checkpoint : null,
+                evaluate ? (concept.Trim(), anchorWord.Trim(), o.Quick, o.RulerSeed) : null);
+            int code = EraseEstimate.Run(estimate, o.DryRun, output, error);
+            if (code != 0) return code;
+            if (o.DryRun)
+            {
+                output.WriteLine($"erase: dry run: no anchor images sampled, nothing trained, nothing written to {o.Out}");
+                return 0;
+            }
+        }
+
+        // ---- anchor images (the model's own samples, cached) and text states ----
         AnchorImages images;
         using (var pipe = new TextToImage(modelDir, ops))
         {
             var bar = new ProgressBar("anchor images", error);
-            var anchorSettings = new AnchorSettings(settings.AnchorCount, settings.AnchorSteps, settings.AnchorGuidance, 0f, settings.Seed);
             images = new AnchorImageCache(cacheDir) { Log = error }.GetOrCreate(pipe, modelDir, prompts.AnchorPrompts, anchorSettings, (i, n) => bar.Report(i, n));
             if (images.FromCache) output.WriteLine($"erase: {images.Count} anchor images from {images.CachePath}");
         }
@@ -381,7 +402,7 @@ internal static class EraseCommand
             int code = LoraCommand.Run(new LoraCommand.Options(o.Out, rank, null), output, error);
             if (code != 0) return code;
         }
-        if (o.Eval ?? (world && !o.DiscriminatorOnly))
+        if (evaluate)
         {
             int code = WorldEvaluation.Run(modelDir, written.ModelFolder, o.Out, cacheDir, concept.Trim(), anchorWord.Trim(), o.Quick, o.RulerSeed, ops, output, error);
             if (code != 0) return code;

@@ -11,23 +11,36 @@ internal static class WorldEvaluation
 {
     private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <summary>
+    /// The ruler an erase runs (--quick: one sample per prompt, one fill per template, 4 DDIM steps); ArgumentException
+    /// when the ruler does not know the concept.
+    /// </summary>
+    public static (RulerSettings Ruler, RulerSampling Sampling) Settings(string concept, string anchor, bool quick, int rulerSeed)
+    {
+        RulerPrompts.Kind(concept);
+        var ruler = (quick ? RulerSettings.Quick(concept, anchor) with { Samples = 1 } : new RulerSettings(concept, anchor)) with { Seed = rulerSeed };
+        return (ruler, quick ? new RulerSampling(Steps: 4) : new RulerSampling());
+    }
+
+    /// <summary>Images the ruler samples from one model: each of its prompts, Samples times.</summary>
+    public static int Images(RulerSettings ruler) => RulerPrompts.Build(ruler.Concept, ruler.PerTemplate, ruler.PerConcept, ruler.Seed).Count * ruler.Samples;
+
     /// <param name="cacheDir">where the base model's ruler samples are kept between runs (<see cref="CachedSampler"/>)</param>
     public static int Run(string baseDir, string erasedDir, string outDir, string cacheDir, string concept, string anchor, bool quick, int rulerSeed, IOps ops, TextWriter output, TextWriter error)
     {
         using var clf = EvalCommand.LoadClassifier(null, ops, "erase");
         if (clf is null) return 2;
         RulerSettings settings;
+        RulerSampling sampling;
         try
         {
-            RulerPrompts.Kind(concept);
-            settings = (quick ? RulerSettings.Quick(concept, anchor) with { Samples = 1 } : new RulerSettings(concept, anchor)) with { Seed = rulerSeed };
+            (settings, sampling) = Settings(concept, anchor, quick, rulerSeed);
         }
         catch (ArgumentException bad)
         {
             error.WriteLine($"erase: no evaluation: {bad.Message}");
             return 0;
         }
-        var sampling = quick ? new RulerSampling(Steps: 4) : new RulerSampling();
         using var basePipe = new TextToImage(baseDir, ops);
         using var pipe = new TextToImage(erasedDir, ops);
         var ruler = new ErasureRuler(clf, settings);

@@ -69,7 +69,7 @@ public sealed class AnchorImageCache
         if (prompts.Count == 0) throw new ArgumentException("no anchor prompts", nameof(prompts));
         if (settings.Count < 1 || settings.Steps < 1) throw new ArgumentException($"anchor image count ({settings.Count}) and steps ({settings.Steps}) must be ≥ 1", nameof(settings));
         string key = Key(modelHash, prompts, settings);
-        string path = Path.Combine(Folder, $"anchors-{key}.safetensors");
+        string path = PathOf(key);
         int imageSize = shape.C * shape.H * shape.W;
         var perImage = Enumerable.Range(0, settings.Count).Select(i => prompts[i % prompts.Count]).ToArray();
 
@@ -90,9 +90,10 @@ public sealed class AnchorImageCache
         // its images land at indices p, p + P, p + 2P, ... (the official dataset cycles the prompts the same way).
         var all = new float[(long)settings.Count * imageSize];
         int done = 0;
-        for (int p = 0; p < prompts.Count && p < settings.Count; p++)
+        var perCall = ImagesPerCall(settings.Count, prompts.Count);
+        for (int p = 0; p < perCall.Length; p++)
         {
-            int n = (settings.Count - p + prompts.Count - 1) / prompts.Count;
+            int n = perCall[p];
             var s = new SampleSettings(settings.Steps, settings.GuidanceScale, settings.Eta, settings.Seed + (ulong)p, n);
             var x = sample(prompts[p], settings.Negative, s);
             if (x.Length != (long)n * imageSize)
@@ -104,6 +105,32 @@ public sealed class AnchorImageCache
         }
         Save(path, key, all, settings.Count, shape, prompts, settings);
         return new AnchorImages(all, settings.Count, shape.C, shape.H, shape.W, perImage, path, FromCache: false);
+    }
+
+    /// <summary>
+    /// The cache file <see cref="GetOrCreate(TextToImage, string, IReadOnlyList{string}, AnchorSettings, Action{int, int}?)"/>
+    /// would load for these inputs, or null when there is none; not read, so a corrupt file still counts. A folder that
+    /// does not exist answers null without hashing the model's weights.
+    /// </summary>
+    public string? Find(string modelDir, IReadOnlyList<string> prompts, AnchorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!Directory.Exists(Folder)) return null;
+        string path = PathOf(Key(ModelHash(modelDir), prompts, settings));
+        return File.Exists(path) ? path : null;
+    }
+
+    private string PathOf(string key) => Path.Combine(Folder, $"anchors-{key}.safetensors");
+
+    /// <summary>
+    /// Images of each sampling call: one call per prompt (up to <paramref name="count"/> of them), prompt p's images
+    /// at indices p, p + P, p + 2P, ..., so the first count mod P prompts get one image more than the others.
+    /// </summary>
+    public static int[] ImagesPerCall(int count, int prompts)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(prompts, 1);
+        return [.. Enumerable.Range(0, Math.Min(prompts, Math.Max(0, count))).Select(p => (count - p + prompts - 1) / prompts)];
     }
 
     /// <summary>SHA-256 (hex) of everything that determines the images.</summary>

@@ -170,6 +170,7 @@ public class OptionBindingTests
         ("erase", "--ruler-seed", "3", "RulerSeed"),
         ("erase", "--disc-norm", "none", "DiscNorm"),
         ("erase", "--adv-weight", "flat", "AdvWeight"),
+        ("erase", "--dry-run", null, "DryRun"),
 
         ("compare", "--protocol", "equal-updates", "Protocol"),
         ("compare", "--updates", "10", "Updates"),
