@@ -1,180 +1,198 @@
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Engine.Cpu.Sgemm;
 
 namespace Engine.Cpu;
 
 /// <summary>
-/// Inner loops of the CPU attention. Keys and values of one (batch, head) are packed transposed, [D][n8] with
-/// n8 = Tk rounded up to 8 and zero padding, so the score kernels vectorize over keys for any head size
-/// (40, 80, 160, 7...) with no remainder loop. Queries are handled four rows at a time (register blocking:
-/// each packed key vector loaded once feeds four FMAs). Every loop has one fixed order, independent of
-/// addresses and threads.
+/// Packing and tile arithmetic of the CPU attention (<see cref="AttentionForward"/>, <see cref="AttentionBackward"/>).
+/// All products go through the SGEMM micro-kernel, C[MR × NR] += A-panel · B-panel, so every operand is laid out
+/// the way that kernel streams it:
+/// <list type="bullet">
+/// <item>token panels (A, one row per token, k = head dim): [tokens/MR][D][MR], e.g. K for the scores Sᵀ = K·Qᵀ;</item>
+/// <item>feature panels (A, one row per head-dim feature, k = tokens): [D/MR][tokens][MR], e.g. V for Oᵀ = Vᵀ·Pᵀ;</item>
+/// <item>transposed panels (B, k = head dim, NR tokens wide): [D][NR], e.g. Qᵀ;</item>
+/// <item>score tiles (C, then B): [keys][NR queries], keys as rows and one query per SIMD lane, so the softmax
+/// statistics of a query are plain vector operations down the rows.</item>
+/// </list>
+/// Widths are whole NR panels and heights whole MR panels, zero-padded: the kernel never takes an edge path.
+/// Every loop has one fixed order, independent of addresses and threads.
 /// </summary>
 internal static unsafe class AttentionKernels
 {
-    /// <summary>Query rows per register block.</summary>
-    public const int Rows = 4;
-
-    public static int Round8(int n) => (n + 7) & ~7;
+    public static int RoundUp(int n, int to) => (n + to - 1) / to * to;
 
     /// <summary>
-    /// Row stride of a packed [D][n8] block: n8, nudged off multiples of 128 floats so that the D rows a score
-    /// kernel walks at once do not all land in the same L1 cache sets (Tk = 4096 would give a 16 KiB stride).
+    /// dst[(i/mr)·D·mr + d·mr + i%mr] = src[i·stride + d] for tokens i &lt; count; count ≤ i &lt; padded are zero.
+    /// Writes up to 2 floats past padded·D (the 6 × 8 transpose's overlapping store): leave slack.
     /// </summary>
-    public static int PackedStride(int n8) => n8 % 128 == 0 ? n8 + 8 : n8;
-
-    /// <summary>
-    /// dst[d·ld + j] = src[j·srcStride + d] for j &lt; len; zero for len ≤ j &lt; n8. Transposed 8 keys at a
-    /// time so that each write is a contiguous run and the 8 source rows stay in L1 (a plain column-by-column
-    /// transpose touches D pages per key and was the forward's bottleneck).
-    /// </summary>
-    public static void PackTransposed(float* dst, int ld, float* src, int srcStride, int len, int n8, int headDim)
+    public static void PackTokenPanels(float* dst, int mr, float* src, int stride, int count, int padded, int headDim)
     {
-        for (int j0 = 0; j0 < n8; j0 += 8)
-        {
-            int valid = Math.Min(8, len - j0);
-            for (int d = 0; d < headDim; d++)
-            {
-                float* row = dst + (long)d * ld + j0;
-                for (int jj = 0; jj < valid; jj++) row[jj] = src[(long)(j0 + jj) * srcStride + d];
-                for (int jj = Math.Max(valid, 0); jj < 8; jj++) row[jj] = 0;
-            }
-        }
-    }
-
-    /// <summary>dst[j·dstStride + d] = src[d·ld + j]: the inverse of <see cref="PackTransposed"/>, 8 keys at a time.</summary>
-    public static void UnpackTransposed(float* dst, int dstStride, float* src, int ld, int len, int headDim)
-    {
-        for (int j0 = 0; j0 < len; j0 += 8)
-        {
-            int valid = Math.Min(8, len - j0);
-            for (int d = 0; d < headDim; d++)
-            {
-                float* col = src + (long)d * ld + j0;
-                for (int jj = 0; jj < valid; jj++) dst[(long)(j0 + jj) * dstStride + d] = col[jj];
-            }
-        }
+        for (int i0 = 0; i0 < padded; i0 += mr)
+            Packing.PackA(dst + (long)i0 * headDim, mr, src, stride, false, i0, Math.Clamp(count - i0, 0, mr), 0, headDim);
     }
 
     /// <summary>
-    /// s[r·ldS + j] = Σ_d a[r·D + d]·bt[d·ldB + j] for the 4 rows r of a and keys j &lt; n8 (a multiple of 8):
-    /// the scores q·kᵀ (or dO·vᵀ) of four query rows against packed keys.
+    /// dst[(d/mr)·panelTokens·mr + i·mr + d%mr] = src[i·stride + d] for i &lt; count, d &lt; D; padding (d ≥ D,
+    /// count ≤ i &lt; padded) zero. panelTokens (default: padded) lets a caller fill the tail of wider panels.
     /// </summary>
-    public static void Scores4(float* s, int ldS, float* a, float* bt, int ldB, int headDim, int n8)
+    public static void PackFeaturePanels(float* dst, int mr, float* src, int stride, int count, int padded, int headDim, int panelTokens = 0)
     {
-        float* a0 = a, a1 = a + headDim, a2 = a + 2 * headDim, a3 = a + 3 * headDim;
-        int j = 0;
-        for (; j + 16 <= n8; j += 16)
+        if (panelTokens == 0) panelTokens = padded;
+        for (int d0 = 0; d0 < headDim; d0 += mr)
         {
-            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
-            Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
-            float* b = bt + j;
-            for (int d = 0; d < headDim; d++, b += ldB)
-            {
-                var b0 = Vector256.Load(b);
-                var b1 = Vector256.Load(b + 8);
-                var x = Vector256.Create(a0[d]);
-                c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
-                c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-                x = Vector256.Create(a1[d]);
-                c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
-                c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-                x = Vector256.Create(a2[d]);
-                c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
-                c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-                x = Vector256.Create(a3[d]);
-                c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
-                c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            }
-            c00.Store(s + j);
-            c01.Store(s + j + 8);
-            c10.Store(s + ldS + j);
-            c11.Store(s + ldS + j + 8);
-            c20.Store(s + 2 * ldS + j);
-            c21.Store(s + 2 * ldS + j + 8);
-            c30.Store(s + 3 * ldS + j);
-            c31.Store(s + 3 * ldS + j + 8);
+            float* panel = dst + (long)d0 * panelTokens;
+            Packing.PackA(panel, mr, src, stride, true, d0, Math.Min(mr, headDim - d0), 0, count);
+            new Span<float>(panel + (long)count * mr, (padded - count) * mr).Clear();
         }
-        for (; j < n8; j += 8)
+    }
+
+    /// <summary>dst[d·nr + c] = src[c·stride + d] for c &lt; count; columns count ≤ c &lt; nr are zero.</summary>
+    public static void PackTransposedPanel(float* dst, int nr, float* src, int stride, int count, int headDim)
+    {
+        int c = 0;
+        if (Avx.IsSupported)
         {
-            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-            float* b = bt + j;
-            for (int d = 0; d < headDim; d++, b += ldB)
+            for (; c + 8 <= count; c += 8)
             {
-                var b0 = Vector256.Load(b);
-                c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a0[d]), b0, c0);
-                c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a1[d]), b0, c1);
-                c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a2[d]), b0, c2);
-                c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a3[d]), b0, c3);
+                int d = 0;
+                for (; d + 8 <= headDim; d += 8) Packing.Transpose8x8(src + (long)c * stride + d, stride, dst + d * nr + c, nr);
+                for (; d < headDim; d++)
+                    for (int cc = c; cc < c + 8; cc++) dst[d * nr + cc] = src[(long)cc * stride + d];
             }
-            c0.Store(s + j);
-            c1.Store(s + ldS + j);
-            c2.Store(s + 2 * ldS + j);
-            c3.Store(s + 3 * ldS + j);
+        }
+        for (; c < count; c++)
+            for (int d = 0; d < headDim; d++) dst[d * nr + c] = src[(long)c * stride + d];
+        for (; c < nr; c++)
+            for (int d = 0; d < headDim; d++) dst[d * nr + c] = 0;
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="PackFeaturePanels"/> times alpha for a [rows][ld] C block of feature rows:
+    /// dst[i·stride + d] = alpha·src[d·ld + i] for i &lt; count, d &lt; D.
+    /// </summary>
+    public static void UnpackFeatureRows(float* dst, int stride, float* src, int ld, int count, int headDim, float alpha)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            float* row = dst + (long)i * stride;
+            for (int d = 0; d < headDim; d++) row[d] = alpha * src[(long)d * ld + i];
         }
     }
 
     /// <summary>
-    /// dst[d·ld + j] += Σ_r coef[r·D + d]·src[r·ldSrc + j] for j &lt; n8: the rank-4 update of packed
-    /// dKᵀ (coef = scaled q, src = dS) or dVᵀ (coef = dO, src = P) by one block of query rows.
+    /// Copies a score tile [rows][nr] (keys × queries) into B panels of keys: for each group of nr keys g,
+    /// dst[g·panelStride + c·nr + jj] = src[(g·nr + jj)·nr + c]. rows is a multiple of nr (rows past the tile zero).
     /// </summary>
-    public static void Accumulate4(float* dst, int ld, float* coef, float* src, int ldSrc, int headDim, int n8)
+    public static void TransposeTile(float* dst, long panelStride, float* src, int rows, int nr)
     {
-        float* s0 = src, s1 = src + ldSrc, s2 = src + 2 * ldSrc, s3 = src + 3 * ldSrc;
-        for (int d = 0; d < headDim; d++)
+        for (int g = 0; g < rows; g += nr)
         {
-            var k0 = Vector256.Create(coef[d]);
-            var k1 = Vector256.Create(coef[headDim + d]);
-            var k2 = Vector256.Create(coef[2 * headDim + d]);
-            var k3 = Vector256.Create(coef[3 * headDim + d]);
-            float* row = dst + (long)d * ld;
-            for (int j = 0; j < n8; j += 8)
+            float* d = dst + g / nr * panelStride;
+            float* sg = src + (long)g * nr;
+            if (Avx.IsSupported && (nr & 7) == 0)
             {
-                var acc = Vector256.Load(row + j);
-                acc = Vector256.FusedMultiplyAdd(k0, Vector256.Load(s0 + j), acc);
-                acc = Vector256.FusedMultiplyAdd(k1, Vector256.Load(s1 + j), acc);
-                acc = Vector256.FusedMultiplyAdd(k2, Vector256.Load(s2 + j), acc);
-                acc = Vector256.FusedMultiplyAdd(k3, Vector256.Load(s3 + j), acc);
-                acc.Store(row + j);
+                for (int jj = 0; jj < nr; jj += 8)
+                    for (int c = 0; c < nr; c += 8) Packing.Transpose8x8(sg + jj * nr + c, nr, d + c * nr + jj, nr);
+            }
+            else
+            {
+                for (int jj = 0; jj < nr; jj++)
+                    for (int c = 0; c < nr; c++) d[c * nr + jj] = sg[jj * nr + c];
             }
         }
     }
 
     /// <summary>
-    /// result[r] = Σ_j a[r·ldA + j]·b[j] for the 4 rows of a and j &lt; n8 (a multiple of 8): P·v (or dS·k) for
-    /// one head-dim column of four query rows, each load of b shared by four rows. Rows must be zero past
-    /// their own length.
+    /// Masks a score tile [rows][nr] of keys k0.. against queries q0..: keys ≥ tk (padding) and, when causal, keys past
+    /// the query get <paramref name="fill"/>.
     /// </summary>
-    public static void Dot4(float* a, int ldA, float* b, int n8, float* result)
+    public static void MaskTile(float* s, int nr, int rows, int k0, int tk, bool causal, int q0, float fill)
     {
-        float* a0 = a, a1 = a + ldA, a2 = a + 2 * ldA, a3 = a + 3 * ldA;
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        Vector256<float> e0 = default, e1 = default, e2 = default, e3 = default;
-        int j = 0;
-        for (; j + 16 <= n8; j += 16)
+        for (int j = 0; j < rows; j++)
         {
-            var b0 = Vector256.Load(b + j);
-            var b1 = Vector256.Load(b + j + 8);
-            c0 = Vector256.FusedMultiplyAdd(Vector256.Load(a0 + j), b0, c0);
-            e0 = Vector256.FusedMultiplyAdd(Vector256.Load(a0 + j + 8), b1, e0);
-            c1 = Vector256.FusedMultiplyAdd(Vector256.Load(a1 + j), b0, c1);
-            e1 = Vector256.FusedMultiplyAdd(Vector256.Load(a1 + j + 8), b1, e1);
-            c2 = Vector256.FusedMultiplyAdd(Vector256.Load(a2 + j), b0, c2);
-            e2 = Vector256.FusedMultiplyAdd(Vector256.Load(a2 + j + 8), b1, e2);
-            c3 = Vector256.FusedMultiplyAdd(Vector256.Load(a3 + j), b0, c3);
-            e3 = Vector256.FusedMultiplyAdd(Vector256.Load(a3 + j + 8), b1, e3);
+            int key = k0 + j;
+            float* row = s + (long)j * nr;
+            if (key >= tk) new Span<float>(row, nr).Fill(fill);
+            else if (causal && key > q0)
+                new Span<float>(row, Math.Min(nr, key - q0)).Fill(fill); // queries q0 .. key-1 cannot see this key
         }
-        if (j < n8)
+    }
+
+    /// <summary>
+    /// One step of the online softmax over a score tile s [rows][nr] (scaled scores in, unnormalized probabilities
+    /// out) for nr queries with running max m and sum l: m' = max(m, max_j s), s = exp(s − m'), l = l·e^(m−m') + Σ_j s,
+    /// and the output accumulator o [dRows][nr] rescaled by e^(m−m').
+    /// </summary>
+    public static void OnlineSoftmax(float* s, int rows, int nr, float* m, float* l, float* o, int dRows, float* alpha, float* shift)
+    {
+        for (int c = 0; c < nr; c += 8) ColumnMax(s, rows, nr, c).Store(shift + c);
+        for (int c = 0; c < nr; c++)
         {
-            var b0 = Vector256.Load(b + j);
-            c0 = Vector256.FusedMultiplyAdd(Vector256.Load(a0 + j), b0, c0);
-            c1 = Vector256.FusedMultiplyAdd(Vector256.Load(a1 + j), b0, c1);
-            c2 = Vector256.FusedMultiplyAdd(Vector256.Load(a2 + j), b0, c2);
-            c3 = Vector256.FusedMultiplyAdd(Vector256.Load(a3 + j), b0, c3);
+            float mNew = MathF.Max(m[c], shift[c]);
+            alpha[c] = float.IsNegativeInfinity(m[c]) ? 0f : MathF.Exp(m[c] - mNew);
+            m[c] = mNew;
+            shift[c] = float.IsNegativeInfinity(mNew) ? 0f : mNew; // a column masked so far stays exp(-inf) = 0
         }
-        result[0] = Vector256.Sum(c0 + e0);
-        result[1] = Vector256.Sum(c1 + e1);
-        result[2] = Vector256.Sum(c2 + e2);
-        result[3] = Vector256.Sum(c3 + e3);
+        SubtractColumns(s, rows, nr, shift);
+        var tile = new Span<float>(s, rows * nr);
+        TensorPrimitives.Exp(tile, tile);
+        for (int c = 0; c < nr; c += 8)
+        {
+            var a = Vector256.Load(alpha + c);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(l + c), a, ColumnSum(s, rows, nr, c)), l + c);
+            for (int d = 0; d < dRows; d++) Vector256.Store(Vector256.Load(o + d * nr + c) * a, o + d * nr + c);
+        }
+    }
+
+    /// <summary>s[j][c] = exp(s[j][c] − lse[c]): the probabilities recomputed from the saved log-sum-exp.</summary>
+    public static void Probabilities(float* s, int rows, int nr, float* lse)
+    {
+        SubtractColumns(s, rows, nr, lse);
+        var tile = new Span<float>(s, rows * nr);
+        TensorPrimitives.Exp(tile, tile);
+    }
+
+    /// <summary>ds[j][c] = p[j][c]·(ds[j][c] − delta[c]) with ds holding dP on entry: the softmax backward.</summary>
+    public static void SoftmaxGrad(float* ds, float* p, int rows, int nr, float* delta)
+    {
+        for (int c = 0; c < nr; c += 8)
+        {
+            var dc = Vector256.Load(delta + c);
+            for (int j = 0; j < rows; j++)
+            {
+                float* x = ds + (long)j * nr + c;
+                Vector256.Store(Vector256.Load(p + (long)j * nr + c) * (Vector256.Load(x) - dc), x);
+            }
+        }
+    }
+
+    private static void SubtractColumns(float* s, int rows, int nr, float* v)
+    {
+        for (int c = 0; c < nr; c += 8)
+        {
+            var vc = Vector256.Load(v + c);
+            for (int j = 0; j < rows; j++)
+            {
+                float* x = s + (long)j * nr + c;
+                Vector256.Store(Vector256.Load(x) - vc, x);
+            }
+        }
+    }
+
+    private static Vector256<float> ColumnMax(float* s, int rows, int nr, int c)
+    {
+        var max = Vector256.Create(float.NegativeInfinity);
+        for (int j = 0; j < rows; j++) max = Vector256.Max(max, Vector256.Load(s + (long)j * nr + c));
+        return max;
+    }
+
+    private static Vector256<float> ColumnSum(float* s, int rows, int nr, int c)
+    {
+        var sum = Vector256<float>.Zero;
+        for (int j = 0; j < rows; j++) sum += Vector256.Load(s + (long)j * nr + c);
+        return sum;
     }
 
     /// <summary>Σ a·b with four vector accumulators, then a scalar tail: one fixed order.</summary>
@@ -192,22 +210,6 @@ internal static unsafe class AttentionKernels
         for (; i + 8 <= n; i += 8) c0 = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), c0);
         float s = Vector256.Sum((c0 + c1) + (c2 + c3));
         for (; i < n; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
-        return s;
-    }
-
-    /// <summary>Σ x in one fixed order.</summary>
-    public static float Sum(float* x, int n)
-    {
-        Vector256<float> c0 = default, c1 = default;
-        int i = 0;
-        for (; i + 16 <= n; i += 16)
-        {
-            c0 += Vector256.Load(x + i);
-            c1 += Vector256.Load(x + i + 8);
-        }
-        for (; i + 8 <= n; i += 8) c0 += Vector256.Load(x + i);
-        float s = Vector256.Sum(c0 + c1);
-        for (; i < n; i++) s += x[i];
         return s;
     }
 }
