@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Engine.Cpu.Sgemm;
 using Engine.Ops;
 
@@ -8,7 +9,7 @@ namespace Engine.Cpu;
 /// keys) owns dk and dv of its keys. It packs the queries' side once (Qᵀ and dOᵀ as B panels, Q and dO as feature
 /// panels, lse and D_i = dO_i·O_i), then walks its keys in tiles and, per tile, all query panels in order:
 /// <code>
-/// Sᵀ = scale·K·Qᵀ,  Pᵀ = exp(Sᵀ − lse)          (keys × queries, one query per SIMD lane)
+/// Sᵀ = scale·K·Qᵀ,  Pᵀ = exp(Sᵀ − lse)          (keys × queries, one query per SIMD lane; base 2 inside)
 /// dPᵀ = V·dOᵀ,      dSᵀ = Pᵀ ⊙ (dPᵀ − D)
 /// dQᵀ += Kᵀ·dSᵀ                                  (per query panel, summed over all the block's keys)
 /// dVᵀ += dOᵀ·P,     dKᵀ += Qᵀ·dS                 (per query tile: P and dS transposed into key panels)
@@ -43,6 +44,7 @@ internal static unsafe class AttentionBackward
     /// <param name="dqOut">where this block's dq goes: dq itself, or this block's slice of the partial sums (null: no dq)</param>
     /// <param name="queryTile">queries per dK/dV update, a multiple of NR</param>
     /// <param name="keyTile">keys per tile, a multiple of MR</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Block<TK>(float* dqOut, float* dk, float* dv, float* dout, float* q, float* k, float* v, float* o, float* lse,
         in AttentionSpec s, int task, int keyBlock, int queryTile, int keyTile, float* scratch)
         where TK : struct, IMicroKernel
@@ -52,7 +54,7 @@ internal static unsafe class AttentionBackward
         int b = bh / s.Heads, h = bh % s.Heads;
         int j0 = kb * keyBlock, j1 = Math.Min(s.Tk, j0 + keyBlock);
         int qPanels = (s.Tq + nr - 1) / nr, tqp = qPanels * nr, tilePanels = queryTile / nr;
-        float scale = s.EffectiveScale;
+        float scale = s.EffectiveScale, scale2 = (float)(scale * AttentionKernels.Log2E); // scores in base 2, as in the forward
         long qRows = (long)b * s.Tq * stride + h * d, kRows = (long)b * s.Tk * stride + h * d;
         float* lseh = lse + (long)bh * s.Tq;
 
@@ -79,7 +81,7 @@ internal static unsafe class AttentionBackward
             for (int c = 0; c < nr; c++)
             {
                 // A padded query has lse = +inf: its probabilities are exp(-inf) = 0 and it adds nothing anywhere.
-                lseV[first + c] = c < count ? lseh[first + c] : float.PositiveInfinity;
+                lseV[first + c] = c < count ? (float)(lseh[first + c] * AttentionKernels.Log2E) : float.PositiveInfinity;
                 delta[first + c] = c < count ? AttentionKernels.Dot(doSrc + (long)c * stride, o + qRows + (long)(first + c) * stride, d) : 0f;
             }
         }
@@ -110,12 +112,11 @@ internal static unsafe class AttentionBackward
                     int p = t0 + i, first = p * nr;
                     for (int r = 0; r < nMR; r += mr)
                     {
-                        TK.Run(d, kp + r * d, qt + (long)p * d * nr, nr, st + r * nr, nr, scale, 0f);
+                        TK.Run(d, kp + r * d, qt + (long)p * d * nr, nr, st + r * nr, nr, scale2, 0f);
                         TK.Run(d, vp + r * d, dot + (long)p * d * nr, nr, dst + r * nr, nr, 1f, 0f);
                     }
-                    AttentionKernels.Probabilities(st, nMR, nr, lseV + first);
-                    AttentionKernels.MaskTile(st, nr, nMR, k0, k0 + n, s.Causal, first, 0f);
-                    AttentionKernels.SoftmaxGrad(dst, st, nMR, nr, delta + first);
+                    AttentionKernels.MaskTile(st, nr, nMR, k0, k0 + n, s.Causal, first, float.NegativeInfinity);
+                    AttentionKernels.SoftmaxBackward(st, dst, nMR, nr, lseV + first, delta + first);
                     if (dqOut != null)
                     {
                         float* dqp = dqt + (long)p * dPad * nr;
@@ -135,21 +136,22 @@ internal static unsafe class AttentionBackward
                     }
                 }
             }
-            if (dk != null) AttentionKernels.UnpackFeatureRows(dk + kRows + (long)k0 * stride, stride, dkt, nNR, n, d, scale);
-            if (dv != null) AttentionKernels.UnpackFeatureRows(dv + kRows + (long)k0 * stride, stride, dvt, nNR, n, d, 1f);
+            if (dk != null)
+            {
+                AttentionKernels.Scale(dkt, (long)d * nNR, scale);
+                AttentionKernels.UnpackFeatureRows(dk + kRows + (long)k0 * stride, stride, dkt, nNR, n, d);
+            }
+            if (dv != null) AttentionKernels.UnpackFeatureRows(dv + kRows + (long)k0 * stride, stride, dvt, nNR, n, d);
         }
 
         if (dqOut != null)
         {
             for (int p = 0; p < qPanels; p++)
             {
-                int first = p * nr, count = Math.Min(nr, s.Tq - first);
+                int first = p * nr;
                 float* dqp = dqt + (long)p * dPad * nr;
-                for (int c = 0; c < count; c++)
-                {
-                    float* row = dqOut + qRows + (long)(first + c) * stride;
-                    for (int i = 0; i < d; i++) row[i] = scale * dqp[i * nr + c];
-                }
+                AttentionKernels.Scale(dqp, (long)d * nr, scale);
+                AttentionKernels.UnpackFeatureRows(dqOut + qRows + (long)first * stride, stride, dqp, nr, Math.Min(nr, s.Tq - first), d);
             }
         }
     }

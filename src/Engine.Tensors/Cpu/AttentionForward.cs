@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Engine.Cpu.Sgemm;
 using Engine.Ops;
 
@@ -9,7 +10,8 @@ namespace Engine.Cpu;
 /// queries) keeps, for each NR-query panel, Qᵀ, the running max m and sum l and the unnormalized output Oᵀ [D][NR],
 /// and walks the keys in tiles: Sᵀ = scale·K·Qᵀ [keys][NR], the online softmax turns Sᵀ into Pᵀ in place, and
 /// Oᵀ += Vᵀ·Pᵀ. No score matrix larger than one tile ever exists; the keys and values of a tile are read from cache
-/// by every query panel of the block. Saves lse = m + log l per row for the backward.
+/// by every query panel of the block. Scores are kept in base 2 (2^x is cheaper than e^x); saves the natural
+/// lse = (m + log2 l)·ln 2 per row for the backward.
 /// A query's result depends only on the key tiles, never on the block it was in or on the thread count.
 /// </summary>
 internal static unsafe class AttentionForward
@@ -21,6 +23,7 @@ internal static unsafe class AttentionForward
     public static long VPackStride(in AttentionSpec s, int mr) =>
         (long)AttentionKernels.RoundUp(s.Tk, mr) * AttentionKernels.RoundUp(s.HeadDim, mr);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackKeys<TK>(float* kPack, float* vPack, float* k, float* v, in AttentionSpec s, int bh)
         where TK : struct, IMicroKernel
     {
@@ -40,6 +43,7 @@ internal static unsafe class AttentionForward
 
     /// <param name="queryBlock">queries per task, a multiple of NR</param>
     /// <param name="keyTile">keys per tile, a multiple of MR</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Block<TK>(float* o, float* lse, float* q, float* kPack, float* vPack, in AttentionSpec s, int task,
         int queryBlock, int keyTile, float* scratch)
         where TK : struct, IMicroKernel
@@ -48,7 +52,7 @@ internal static unsafe class AttentionForward
         int dPad = AttentionKernels.RoundUp(d, mr), tkp = AttentionKernels.RoundUp(s.Tk, mr);
         int blocks = (s.Tq + queryBlock - 1) / queryBlock, bh = task / blocks, b = bh / s.Heads, h = bh % s.Heads;
         int q0 = task % blocks * queryBlock, q1 = Math.Min(s.Tq, q0 + queryBlock), panels = (q1 - q0 + nr - 1) / nr;
-        float scale = s.EffectiveScale;
+        float scale2 = (float)(s.EffectiveScale * AttentionKernels.Log2E); // scores in base 2: exp(x) = 2^(x·log2 e)
         float* kp = kPack + bh * KPackStride(s, mr), vp = vPack + bh * VPackStride(s, mr);
         long rows = (long)b * s.Tq * stride + h * d;
 
@@ -74,7 +78,7 @@ internal static unsafe class AttentionForward
                 int first = q0 + p * nr, last = Math.Min(q1, first + nr) - 1;
                 if (s.Causal && k0 > last) continue; // the whole tile is in this panel's future
                 float* qtp = qt + (long)p * d * nr, otp = ot + (long)p * dPad * nr;
-                for (int r = 0; r < n; r += mr) TK.Run(d, kp + (long)(k0 + r) * d, qtp, nr, st + r * nr, nr, scale, 0f);
+                for (int r = 0; r < n; r += mr) TK.Run(d, kp + (long)(k0 + r) * d, qtp, nr, st + r * nr, nr, scale2, 0f);
                 AttentionKernels.MaskTile(st, nr, n, k0, s.Tk, s.Causal, first, float.NegativeInfinity);
                 AttentionKernels.OnlineSoftmax(st, n, nr, m + p * nr, l + p * nr, otp, dPad, alpha, shift);
                 for (int d0 = 0; d0 < dPad; d0 += mr) TK.Run(n, vp + (long)d0 * tkp + (long)k0 * mr, st, nr, otp + d0 * nr, nr, 1f, 1f);
@@ -87,10 +91,12 @@ internal static unsafe class AttentionForward
             float* otp = ot + (long)p * dPad * nr, lp = l + p * nr, mp = m + p * nr;
             for (int c = 0; c < count; c++)
             {
-                lse[(long)bh * s.Tq + first + c] = mp[c] + MathF.Log(lp[c]);
-                float* row = o + rows + (long)(first + c) * stride;
-                for (int i = 0; i < d; i++) row[i] = otp[i * nr + c] / lp[c];
+                lse[(long)bh * s.Tq + first + c] = (float)((mp[c] + Math.Log2(lp[c])) / AttentionKernels.Log2E);
+                alpha[c] = 1f / lp[c];
             }
+            for (int c = count; c < nr; c++) alpha[c] = 0f; // padded queries: l may be 0
+            AttentionKernels.ScaleColumns(otp, nr, d, nr, alpha);
+            AttentionKernels.UnpackFeatureRows(o + rows + (long)first * stride, stride, otp, nr, count, d);
         }
     }
 }

@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Engine.Cpu.Sgemm;
@@ -27,6 +27,7 @@ internal static unsafe class AttentionKernels
     /// dst[(i/mr)·D·mr + d·mr + i%mr] = src[i·stride + d] for tokens i &lt; count; count ≤ i &lt; padded are zero.
     /// Writes up to 2 floats past padded·D (the 6 × 8 transpose's overlapping store): leave slack.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackTokenPanels(float* dst, int mr, float* src, int stride, int count, int padded, int headDim)
     {
         for (int i0 = 0; i0 < padded; i0 += mr)
@@ -37,6 +38,7 @@ internal static unsafe class AttentionKernels
     /// dst[(d/mr)·panelTokens·mr + i·mr + d%mr] = src[i·stride + d] for i &lt; count, d &lt; D; padding (d ≥ D,
     /// count ≤ i &lt; padded) zero. panelTokens (default: padded) lets a caller fill the tail of wider panels.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackFeaturePanels(float* dst, int mr, float* src, int stride, int count, int padded, int headDim, int panelTokens = 0)
     {
         if (panelTokens == 0) panelTokens = padded;
@@ -49,6 +51,7 @@ internal static unsafe class AttentionKernels
     }
 
     /// <summary>dst[d·nr + c] = src[c·stride + d] for c &lt; count; columns count ≤ c &lt; nr are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackTransposedPanel(float* dst, int nr, float* src, int stride, int count, int headDim)
     {
         int c = 0;
@@ -69,22 +72,50 @@ internal static unsafe class AttentionKernels
     }
 
     /// <summary>
-    /// The inverse of <see cref="PackFeaturePanels"/> times alpha for a [rows][ld] C block of feature rows:
-    /// dst[i·stride + d] = alpha·src[d·ld + i] for i &lt; count, d &lt; D.
+    /// dst[i·stride + d] = src[d·ld + i] for i &lt; count, d &lt; D: a [D][ld] block of feature rows (a C block of the
+    /// kernel) back to token rows, 8 × 8 at a time.
     /// </summary>
-    public static void UnpackFeatureRows(float* dst, int stride, float* src, int ld, int count, int headDim, float alpha)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void UnpackFeatureRows(float* dst, int stride, float* src, int ld, int count, int headDim)
     {
-        for (int i = 0; i < count; i++)
+        int i = 0;
+        if (Avx.IsSupported)
         {
-            float* row = dst + (long)i * stride;
-            for (int d = 0; d < headDim; d++) row[d] = alpha * src[(long)d * ld + i];
+            for (; i + 8 <= count; i += 8)
+            {
+                int d = 0;
+                for (; d + 8 <= headDim; d += 8) Packing.Transpose8x8(src + (long)d * ld + i, ld, dst + (long)i * stride + d, stride);
+                for (; d < headDim; d++)
+                    for (int ii = i; ii < i + 8; ii++) dst[(long)ii * stride + d] = src[(long)d * ld + ii];
+            }
         }
+        for (; i < count; i++)
+            for (int d = 0; d < headDim; d++) dst[(long)i * stride + d] = src[(long)d * ld + i];
+    }
+
+    /// <summary>x[r·ld + c] *= alpha[c] for r &lt; rows, c &lt; nr (a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScaleColumns(float* x, int ld, int rows, int nr, float* alpha)
+    {
+        for (int c = 0; c < nr; c += 8)
+        {
+            var a = Vector256.Load(alpha + c);
+            for (int r = 0; r < rows; r++) Vector256.Store(Vector256.Load(x + (long)r * ld + c) * a, x + (long)r * ld + c);
+        }
+    }
+
+    /// <summary>x[i] *= alpha for i &lt; n.</summary>
+    public static void Scale(float* x, long n, float alpha)
+    {
+        var span = new Span<float>(x, checked((int)n));
+        System.Numerics.Tensors.TensorPrimitives.Multiply(span, alpha, span);
     }
 
     /// <summary>
     /// Copies a score tile [rows][nr] (keys × queries) into B panels of keys: for each group of nr keys g,
     /// dst[g·panelStride + c·nr + jj] = src[(g·nr + jj)·nr + c]. rows is a multiple of nr (rows past the tile zero).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransposeTile(float* dst, long panelStride, float* src, int rows, int nr)
     {
         for (int g = 0; g < rows; g += nr)
@@ -108,6 +139,7 @@ internal static unsafe class AttentionKernels
     /// Masks a score tile [rows][nr] of keys k0.. against queries q0..: keys ≥ tk (padding) and, when causal, keys past
     /// the query get <paramref name="fill"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaskTile(float* s, int nr, int rows, int k0, int tk, bool causal, int q0, float fill)
     {
         for (int j = 0; j < rows; j++)
@@ -121,78 +153,90 @@ internal static unsafe class AttentionKernels
     }
 
     /// <summary>
-    /// One step of the online softmax over a score tile s [rows][nr] (scaled scores in, unnormalized probabilities
-    /// out) for nr queries with running max m and sum l: m' = max(m, max_j s), s = exp(s − m'), l = l·e^(m−m') + Σ_j s,
-    /// and the output accumulator o [dRows][nr] rescaled by e^(m−m').
+    /// One step of the online softmax over a score tile s [rows][nr] (scaled scores in base 2, masked entries -inf;
+    /// unnormalized probabilities out) for nr queries with running max m and sum l: m' = max(m, max_j s),
+    /// s = 2^(s − m'), l = l·2^(m−m') + Σ_j s, and the output accumulator o [dRows][nr] rescaled by 2^(m−m').
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void OnlineSoftmax(float* s, int rows, int nr, float* m, float* l, float* o, int dRows, float* alpha, float* shift)
     {
         for (int c = 0; c < nr; c += 8) ColumnMax(s, rows, nr, c).Store(shift + c);
         for (int c = 0; c < nr; c++)
         {
             float mNew = MathF.Max(m[c], shift[c]);
-            alpha[c] = float.IsNegativeInfinity(m[c]) ? 0f : MathF.Exp(m[c] - mNew);
+            alpha[c] = float.IsNegativeInfinity(m[c]) ? 0f : float.Exp2(m[c] - mNew);
             m[c] = mNew;
-            shift[c] = float.IsNegativeInfinity(mNew) ? 0f : mNew; // a column masked so far stays exp(-inf) = 0
+            shift[c] = float.IsNegativeInfinity(mNew) ? 0f : mNew; // a column masked so far stays 2^-inf = 0
         }
-        SubtractColumns(s, rows, nr, shift);
-        var tile = new Span<float>(s, rows * nr);
-        TensorPrimitives.Exp(tile, tile);
         for (int c = 0; c < nr; c += 8)
         {
+            var sc = Vector256.Load(shift + c);
+            var sum = Vector256<float>.Zero;
+            for (int j = 0; j < rows; j++)
+            {
+                float* x = s + (long)j * nr + c;
+                var p = Exp2(Vector256.Load(x) - sc);
+                p.Store(x);
+                sum += p;
+            }
             var a = Vector256.Load(alpha + c);
-            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(l + c), a, ColumnSum(s, rows, nr, c)), l + c);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(l + c), a, sum), l + c);
             for (int d = 0; d < dRows; d++) Vector256.Store(Vector256.Load(o + d * nr + c) * a, o + d * nr + c);
         }
     }
 
-    /// <summary>s[j][c] = exp(s[j][c] − lse[c]): the probabilities recomputed from the saved log-sum-exp.</summary>
-    public static void Probabilities(float* s, int rows, int nr, float* lse)
-    {
-        SubtractColumns(s, rows, nr, lse);
-        var tile = new Span<float>(s, rows * nr);
-        TensorPrimitives.Exp(tile, tile);
-    }
-
-    /// <summary>ds[j][c] = p[j][c]·(ds[j][c] − delta[c]) with ds holding dP on entry: the softmax backward.</summary>
-    public static void SoftmaxGrad(float* ds, float* p, int rows, int nr, float* delta)
+    /// <summary>
+    /// The softmax backward on a tile, recomputing the probabilities from the saved log-sum-exp (both in base 2):
+    /// s[j][c] = p = 2^(s[j][c] − lse[c]) (masked entries -inf on entry, 0 out), ds[j][c] = p·(ds[j][c] − delta[c])
+    /// with ds holding dP on entry.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SoftmaxBackward(float* s, float* ds, int rows, int nr, float* lse, float* delta)
     {
         for (int c = 0; c < nr; c += 8)
         {
+            var lc = Vector256.Load(lse + c);
             var dc = Vector256.Load(delta + c);
             for (int j = 0; j < rows; j++)
             {
-                float* x = ds + (long)j * nr + c;
-                Vector256.Store(Vector256.Load(p + (long)j * nr + c) * (Vector256.Load(x) - dc), x);
+                long at = (long)j * nr + c;
+                var p = Exp2(Vector256.Load(s + at) - lc);
+                p.Store(s + at);
+                Vector256.Store(p * (Vector256.Load(ds + at) - dc), ds + at);
             }
         }
     }
 
-    private static void SubtractColumns(float* s, int rows, int nr, float* v)
+    /// <summary>log2(e): the kernels compute scores in base 2 (scale·log2 e folded into the product's alpha).</summary>
+    public const double Log2E = 1.4426950408889634;
+
+    /// <summary>
+    /// 2^x for x ≤ 0 (a rounding above is fine), to 7.5e-8 relative error: k = round(x), r = x − k exactly, 2^r by
+    /// Cephes' degree-6 polynomial on [-½, ½], 2^k put into the exponent. x ≤ -127 (including -inf) gives exactly 0.
+    /// About three times the speed of TensorPrimitives.Exp, which matters here: at head size 40 one exponential per
+    /// score costs as much as the 80 FMAs around it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp2(Vector256<float> x)
     {
-        for (int c = 0; c < nr; c += 8)
-        {
-            var vc = Vector256.Load(v + c);
-            for (int j = 0; j < rows; j++)
-            {
-                float* x = s + (long)j * nr + c;
-                Vector256.Store(Vector256.Load(x) - vc, x);
-            }
-        }
+        x = Vector256.Max(x, Vector256.Create(-127f));
+        var k = Vector256.Round(x);
+        var r = x - k;
+        var p = Vector256.Create(1.535336188319500e-4f);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.339887440266574e-3f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(9.618437357674640e-3f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.550332471162809e-2f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(2.402264791363012e-1f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(6.931472028550421e-1f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        return p * ((Vector256.ConvertToInt32(k) + Vector256.Create(127)) << 23).AsSingle(); // k = -127: exponent 0, so 0
     }
 
     private static Vector256<float> ColumnMax(float* s, int rows, int nr, int c)
     {
         var max = Vector256.Create(float.NegativeInfinity);
-        for (int j = 0; j < rows; j++) max = Vector256.Max(max, Vector256.Load(s + (long)j * nr + c));
+        for (int j = 0; j < rows; j++) max = Vector256.MaxNative(max, Vector256.Load(s + (long)j * nr + c));
         return max;
-    }
-
-    private static Vector256<float> ColumnSum(float* s, int rows, int nr, int c)
-    {
-        var sum = Vector256<float>.Zero;
-        for (int j = 0; j < rows; j++) sum += Vector256.Load(s + (long)j * nr + c);
-        return sum;
     }
 
     /// <summary>Σ a·b with four vector accumulators, then a scalar tail: one fixed order.</summary>
