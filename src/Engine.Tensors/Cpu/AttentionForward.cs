@@ -16,6 +16,8 @@ namespace Engine.Cpu;
 /// </summary>
 internal static unsafe class AttentionForward
 {
+    private const float Ln2 = 0.6931472f;
+
     /// <summary>Floats per (b, h) in the K pack (token panels + slack for the packing's overlapping store).</summary>
     public static long KPackStride(in AttentionSpec s, int mr) => (long)AttentionKernels.RoundUp(s.Tk, mr) * s.HeadDim + 16;
 
@@ -58,7 +60,7 @@ internal static unsafe class AttentionForward
 
         // Per panel: Qᵀ [D][nr], Oᵀ [dPad][nr], m, l; then one score tile and the softmax's per-column scratch.
         float* qt = scratch, ot = qt + (long)panels * d * nr, m = ot + (long)panels * dPad * nr, l = m + panels * nr;
-        float* st = l + panels * nr, alpha = st + (long)keyTile * nr, shift = alpha + nr;
+        float* st = l + panels * nr, inverse = st + (long)keyTile * nr, log2L = inverse + nr;
         for (int p = 0; p < panels; p++)
         {
             int first = q0 + p * nr;
@@ -80,7 +82,7 @@ internal static unsafe class AttentionForward
                 float* qtp = qt + (long)p * d * nr, otp = ot + (long)p * dPad * nr;
                 for (int r = 0; r < n; r += mr) TK.Run(d, kp + (long)(k0 + r) * d, qtp, nr, st + r * nr, nr, scale2, 0f);
                 AttentionKernels.MaskTile(st, nr, n, k0, s.Tk, s.Causal, first, float.NegativeInfinity);
-                AttentionKernels.OnlineSoftmax(st, n, nr, m + p * nr, l + p * nr, otp, dPad, alpha, shift);
+                AttentionKernels.OnlineSoftmax(st, n, nr, m + p * nr, l + p * nr, otp, dPad);
                 for (int d0 = 0; d0 < dPad; d0 += mr) TK.Run(n, vp + (long)d0 * tkp + (long)k0 * mr, st, nr, otp + d0 * nr, nr, 1f, 1f);
             }
         }
@@ -89,13 +91,12 @@ internal static unsafe class AttentionForward
         {
             int first = q0 + p * nr, count = Math.Min(nr, q1 - first);
             float* otp = ot + (long)p * dPad * nr, lp = l + p * nr, mp = m + p * nr;
-            for (int c = 0; c < count; c++)
-            {
-                lse[(long)bh * s.Tq + first + c] = (float)((mp[c] + Math.Log2(lp[c])) / AttentionKernels.Log2E);
-                alpha[c] = 1f / lp[c];
-            }
-            for (int c = count; c < nr; c++) alpha[c] = 0f; // padded queries: l may be 0
-            AttentionKernels.ScaleColumns(otp, nr, d, nr, alpha);
+            // lse = (m + log2 l)·ln 2 and o = Oᵀ/l (padded columns may divide by l = 0: never written out).
+            var lpSpan = new ReadOnlySpan<float>(lp, nr);
+            System.Numerics.Tensors.TensorPrimitives.Log2(lpSpan, new Span<float>(log2L, nr));
+            System.Numerics.Tensors.TensorPrimitives.Divide(1f, lpSpan, new Span<float>(inverse, nr));
+            for (int c = 0; c < count; c++) lse[(long)bh * s.Tq + first + c] = (mp[c] + log2L[c]) * Ln2;
+            AttentionKernels.ScaleColumns(otp, nr, d, nr, inverse);
             AttentionKernels.UnpackFeatureRows(o + rows + (long)first * stride, stride, otp, nr, count, d);
         }
     }

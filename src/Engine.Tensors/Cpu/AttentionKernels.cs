@@ -37,17 +37,39 @@ internal static unsafe class AttentionKernels
     /// <summary>
     /// dst[(d/mr)·panelTokens·mr + i·mr + d%mr] = src[i·stride + d] for i &lt; count, d &lt; D; padding (d ≥ D,
     /// count ≤ i &lt; padded) zero. panelTokens (default: padded) lets a caller fill the tail of wider panels.
+    /// Token by token: each row is read once, as MR-float runs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackFeaturePanels(float* dst, int mr, float* src, int stride, int count, int padded, int headDim, int panelTokens = 0)
     {
         if (panelTokens == 0) panelTokens = padded;
-        for (int d0 = 0; d0 < headDim; d0 += mr)
+        int full = headDim / mr * mr;
+        for (int i = 0; i < count; i++)
         {
-            float* panel = dst + (long)d0 * panelTokens;
-            Packing.PackA(panel, mr, src, stride, true, d0, Math.Min(mr, headDim - d0), 0, count);
-            new Span<float>(panel + (long)count * mr, (padded - count) * mr).Clear();
+            float* row = src + (long)i * stride, to = dst + (long)i * mr;
+            for (int d0 = 0; d0 < full; d0 += mr) CopyRun(to + (long)d0 * panelTokens, row + d0, mr);
+            if (full < headDim)
+            {
+                float* t = to + (long)full * panelTokens;
+                for (int r = 0; r < mr; r++) t[r] = full + r < headDim ? row[full + r] : 0f;
+            }
         }
+        for (int d0 = 0; d0 < headDim; d0 += mr)
+            new Span<float>(dst + (long)d0 * panelTokens + (long)count * mr, (padded - count) * mr).Clear();
+    }
+
+    /// <summary>dst[0..n) = src[0..n) for one panel row (n = MR: 8, 6 or 4), without reading past src + n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(float* dst, float* src, int n)
+    {
+        if (n == 8) Vector256.Store(Vector256.Load(src), dst);
+        else if (n == 6)
+        {
+            Vector128.Store(Vector128.Load(src), dst);
+            *(ulong*)(dst + 4) = *(ulong*)(src + 4);
+        }
+        else if (n == 4) Vector128.Store(Vector128.Load(src), dst);
+        else new ReadOnlySpan<float>(src, n).CopyTo(new Span<float>(dst, n));
     }
 
     /// <summary>dst[d·nr + c] = src[c·stride + d] for c &lt; count; columns count ≤ c &lt; nr are zero.</summary>
@@ -158,28 +180,26 @@ internal static unsafe class AttentionKernels
     /// s = 2^(s − m'), l = l·2^(m−m') + Σ_j s, and the output accumulator o [dRows][nr] rescaled by 2^(m−m').
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void OnlineSoftmax(float* s, int rows, int nr, float* m, float* l, float* o, int dRows, float* alpha, float* shift)
+    public static void OnlineSoftmax(float* s, int rows, int nr, float* m, float* l, float* o, int dRows)
     {
-        for (int c = 0; c < nr; c += 8) ColumnMax(s, rows, nr, c).Store(shift + c);
-        for (int c = 0; c < nr; c++)
-        {
-            float mNew = MathF.Max(m[c], shift[c]);
-            alpha[c] = float.IsNegativeInfinity(m[c]) ? 0f : float.Exp2(m[c] - mNew);
-            m[c] = mNew;
-            shift[c] = float.IsNegativeInfinity(mNew) ? 0f : mNew; // a column masked so far stays 2^-inf = 0
-        }
+        var negInf = Vector256.Create(float.NegativeInfinity);
         for (int c = 0; c < nr; c += 8)
         {
-            var sc = Vector256.Load(shift + c);
+            var mOld = Vector256.Load(m + c);
+            var mNew = Vector256.MaxNative(mOld, ColumnMax(s, rows, nr, c));
+            mNew.Store(m + c);
+            // A column with nothing seen yet has no sum to rescale (and -inf - -inf would be NaN); one masked so far
+            // keeps shift 0, so its -inf scores still give 2^-inf = 0.
+            var a = Vector256.ConditionalSelect(Vector256.Equals(mOld, negInf), Vector256<float>.Zero, Exp2(mOld - mNew));
+            var shift = Vector256.ConditionalSelect(Vector256.Equals(mNew, negInf), Vector256<float>.Zero, mNew);
             var sum = Vector256<float>.Zero;
             for (int j = 0; j < rows; j++)
             {
                 float* x = s + (long)j * nr + c;
-                var p = Exp2(Vector256.Load(x) - sc);
+                var p = Exp2(Vector256.Load(x) - shift);
                 p.Store(x);
                 sum += p;
             }
-            var a = Vector256.Load(alpha + c);
             Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(l + c), a, sum), l + c);
             for (int d = 0; d < dRows; d++) Vector256.Store(Vector256.Load(o + d * nr + c) * a, o + d * nr + c);
         }
