@@ -164,13 +164,15 @@ internal static unsafe class AttentionKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaskTile(float* s, int nr, int rows, int k0, int tk, bool causal, int q0, float fill)
     {
-        for (int j = 0; j < rows; j++)
+        // Rows before the first padded key (and, causal, before the first key past query q0) keep every score.
+        long first = Math.Max(0, Math.Min(tk - k0, causal ? q0 + 1 - k0 : rows));
+        for (long j = first; j < rows; j++)
         {
-            int key = k0 + j;
-            float* row = s + (long)j * nr;
+            long key = k0 + j;
+            float* row = s + j * nr;
             if (key >= tk) new Span<float>(row, nr).Fill(fill);
             else if (causal && key > q0)
-                new Span<float>(row, Math.Min(nr, key - q0)).Fill(fill); // queries q0 .. key-1 cannot see this key
+                new Span<float>(row, (int)Math.Min(nr, key - q0)).Fill(fill); // queries q0 .. key-1 cannot see this key
         }
     }
 
