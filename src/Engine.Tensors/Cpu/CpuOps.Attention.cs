@@ -45,6 +45,17 @@ public sealed partial class CpuOps
 
     private static unsafe float* Aligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
+    /// <summary>body(0 .. count-1) on the workers; inline (on this thread, in order) for one worker or one task.</summary>
+    private void AttentionFor(int count, Action<int> body)
+    {
+        if (count == 1 || Threads == 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallel.For(0, count, Workers, body);
+    }
+
     private static void CheckAttention(Tensor o, Tensor q, Tensor k, Tensor v, Tensor lse, in AttentionSpec spec, string oName)
     {
         Check.Positive(spec.B, "spec.B");
@@ -86,7 +97,7 @@ public sealed partial class CpuOps
         if (_attentionKeyPack.Length < packFloats)
             _attentionKeyPack = GC.AllocateUninitializedArray<float>(checked((int)packFloats), pinned: true);
         var pack = _attentionKeyPack;
-        Parallel.For(0, heads, Workers, bh =>
+        AttentionFor(heads, bh =>
         {
             fixed (float* pp = pack)
             {
@@ -98,7 +109,7 @@ public sealed partial class CpuOps
         int queryBlock = AttentionKernels.RoundUp(AttentionQueryBlock, TK.NR), keyTile = AttentionKernels.RoundUp(AttentionKeyTile, TK.MR);
         long scratch = Cpu.AttentionForward.ScratchFloats<TK>(s, queryBlock, keyTile);
         int blocks = (s.Tq + queryBlock - 1) / queryBlock;
-        Parallel.For(0, heads * blocks, Workers, task =>
+        AttentionFor(heads * blocks, task =>
         {
             var buffer = AttentionScratch(scratch);
             fixed (float* sp = buffer)
@@ -135,7 +146,7 @@ public sealed partial class CpuOps
         long slice = (long)s.B * s.Tq * s.Heads * s.HeadDim;
         // With several key blocks each task's dq is a partial sum over its keys: kept per block, added in order below.
         float[] partials = !dq.IsNone && keyBlocks > 1 ? AttentionDqPartials(keyBlocks * slice) : [];
-        Parallel.For(0, s.B * s.Heads * keyBlocks, Workers, task =>
+        AttentionFor(s.B * s.Heads * keyBlocks, task =>
         {
             var buffer = AttentionScratch(scratch);
             fixed (float* sp = buffer)
@@ -167,7 +178,7 @@ public sealed partial class CpuOps
         long blockStride = (long)s.B * s.Tq * rowStride;
         int rowsPerChunk = 64;
         int chunks = (s.B * s.Tq + rowsPerChunk - 1) / rowsPerChunk;
-        Parallel.For(0, chunks, Workers, chunk =>
+        AttentionFor(chunks, chunk =>
         {
             unsafe
             {
