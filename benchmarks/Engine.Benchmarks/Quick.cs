@@ -9,14 +9,15 @@ namespace Engine.Benchmarks;
 /// `--summary`: a stopwatch run (best of a few repetitions) of every SGEMM shape, ours vs OpenBLAS at 1 and 2
 /// threads, then conv2d forward/backward at UNet shapes, printed as Markdown tables. Minutes, not the half hour
 /// BenchmarkDotNet takes; for development and sanity checks. Optional arguments: thread counts (e.g. `--summary 1`),
-/// `--reps N` (best of N, default 5), `--cpu` (thread CPU clock, 1 thread only), `--no-conv`.
+/// `--reps N` (best of N, default 5), `--cpu` (thread CPU clock, 1 thread only), `--no-conv`, `--attention` (only the
+/// attention table, <see cref="Attention"/>).
 /// </summary>
 public static unsafe partial class Quick
 {
     public static void Run(string[] args)
     {
         int reps = 5;
-        bool noConv = false, kernelOnly = false;
+        bool noConv = false, kernelOnly = false, attentionOnly = false;
         var threads = new List<int>();
         for (int i = 1; i < args.Length; i++)
         {
@@ -24,6 +25,7 @@ public static unsafe partial class Quick
             else if (args[i] == "--cpu") s_cpuClock = true;
             else if (args[i] == "--no-conv") noConv = true;
             else if (args[i] == "--kernel") kernelOnly = true;
+            else if (args[i] == "--attention") attentionOnly = true;
             else threads.Add(int.Parse(args[i]));
         }
         if (threads.Count == 0) threads.AddRange([1, 2]);
@@ -31,6 +33,11 @@ public static unsafe partial class Quick
         if (kernelOnly)
         {
             KernelPeak(reps);
+            return;
+        }
+        if (attentionOnly)
+        {
+            Attention(threads, reps);
             return;
         }
         Console.WriteLine($"OpenBLAS: {OpenBlas.Config}");
@@ -82,6 +89,66 @@ public static unsafe partial class Quick
         }
         var (t, _) = BestOfPairs(reps, Run, () => { });
         Console.WriteLine($"micro-kernel 8x48, kc={kc}: {2.0 * 8 * 48 * kc * panels * 1000 / t / 1e9:F1} GFLOP/s");
+    }
+
+    /// <summary>
+    /// `--attention`: forward and backward at every Stable Diffusion 1.5 attention shape (batch 1, 512 px: self and cross
+    /// attention at 64×64, 32×32, 16×16, 8×8 latents, and the CLIP text encoder's causal 77 tokens), each set against a
+    /// 2048³ SGEMM timed the same way (same clock, same threads) just before. FLOPs as in the profile: 4·B·H·Tq·Tk·D
+    /// forward, 10·B·H·Tq·Tk·D backward.
+    /// </summary>
+    private static void Attention(List<int> threads, int reps)
+    {
+        (string Name, AttentionSpec Spec)[] shapes =
+        [
+            ("self 64×64, d 40", new AttentionSpec(1, 4096, 4096, 8, 40)),
+            ("cross 64×64 × 77, d 40", new AttentionSpec(1, 4096, 77, 8, 40)),
+            ("self 32×32, d 80", new AttentionSpec(1, 1024, 1024, 8, 80)),
+            ("cross 32×32 × 77, d 80", new AttentionSpec(1, 1024, 77, 8, 80)),
+            ("self 16×16, d 160", new AttentionSpec(1, 256, 256, 8, 160)),
+            ("self 8×8, d 160", new AttentionSpec(1, 64, 64, 8, 160)),
+            ("CLIP causal 77, 12 × d 64", new AttentionSpec(1, 77, 77, 12, 64, Causal: true)),
+        ];
+        Console.WriteLine("| attention (B=1) | threads | forward GFLOP/s | of SGEMM | backward GFLOP/s | of SGEMM |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (int t in threads)
+        {
+            var ops = new CpuOps(t);
+            double sgemm;
+            using (var arena = new NativeArena())
+            {
+                const int n = 2048;
+                var a = arena.Alloc(n, n);
+                var b = arena.Alloc(n, n);
+                var c = arena.Alloc(n, n);
+                Fill(a.AsSpan(), 1);
+                Fill(b.AsSpan(), 2);
+                var spec = GemmSpec.Dense(n, n, n);
+                sgemm = 2.0 * n * n * n / BestOfPairs(reps, () => ops.Gemm(c, a, b, spec), () => { }).First / 1e9;
+            }
+            foreach (var (name, s) in shapes)
+            {
+                using var arena = new NativeArena();
+                var q = arena.Alloc(s.QShape);
+                var k = arena.Alloc(s.KvShape);
+                var v = arena.Alloc(s.KvShape);
+                var dout = arena.Alloc(s.QShape);
+                var o = arena.Alloc(s.QShape);
+                var lse = arena.Alloc(s.LseShape);
+                var dq = arena.Alloc(s.QShape);
+                var dk = arena.Alloc(s.KvShape);
+                var dv = arena.Alloc(s.KvShape);
+                Fill(q.AsSpan(), 1);
+                Fill(k.AsSpan(), 2);
+                Fill(v.AsSpan(), 3);
+                Fill(dout.AsSpan(), 4);
+                var (fwd, bwd) = BestOfPairs(reps, () => ops.AttentionForward(o, lse, q, k, v, s),
+                    () => ops.AttentionBackward(dq, dk, dv, dout, q, k, v, o, lse, s));
+                double f = 4.0 * s.B * s.Heads * s.Tq * s.Tk * s.HeadDim / 1e9;
+                Console.WriteLine($"| {name} | {t} | {f / fwd:F1} | {f / fwd / sgemm:P0} | {2.5 * f / bwd:F1} | {2.5 * f / bwd / sgemm:P0} |");
+            }
+            Console.WriteLine($"| SGEMM 2048³ (the reference) | {t} | {sgemm:F1} | | | |");
+        }
     }
 
     private static void Conv(List<int> threads, int reps)

@@ -7,6 +7,18 @@ using Engine.Unlearning;
 
 namespace Engine.Cli.Bench;
 
+/// <summary>The groups of rows <c>doco bench kernels</c> can run (<c>--only</c>).</summary>
+[Flags]
+internal enum KernelGroups
+{
+    None = 0,
+    Memory = 1,
+    Gemm = 2,
+    Attention = 4,
+    Conv = 8,
+    All = Memory | Gemm | Attention | Conv,
+}
+
 /// <summary>One measured op: its time per run and the bytes it must move or the FLOPs it must do.</summary>
 internal sealed record KernelBenchRow(string Group, string Op, string Shape, double Seconds, double Work, bool IsBandwidth,
                                       string Versus = "", double Ratio = double.NaN)
@@ -43,16 +55,24 @@ internal sealed class KernelBench(IOps ops, IOps? tf32, IBenchClock clock, Func<
     public List<KernelBenchRow> Rows { get; } = [];
 
     /// <param name="wholeUnet">also time the memory-bound ops over every UNet tensor, not only DoCo's default set</param>
-    public void RunAll(UNetConfig unet, int textLength, int size, int batch, bool wholeUnet = true)
+    /// <param name="groups">which groups of rows to run (default: all)</param>
+    public void RunAll(UNetConfig unet, int textLength, int size, int batch, bool wholeUnet = true, KernelGroups groups = KernelGroups.All)
     {
         output.WriteLine($"{"group",-9} {"op",-34} {"shape",-46} {"time",12} {"rate",16}  vs");
-        Memory(unet, wholeUnet);
-        Gemms(unet, textLength, size, batch);
-        Attention(unet, textLength, size, batch);
-        Convolutions(unet, size, batch);
+        if (groups.HasFlag(KernelGroups.Memory)) Memory(unet, wholeUnet);
+        if (groups.HasFlag(KernelGroups.Gemm)) Gemms(unet, textLength, size, batch);
+        if (groups.HasFlag(KernelGroups.Attention)) Attention(unet, textLength, size, batch);
+        if (groups.HasFlag(KernelGroups.Conv)) Convolutions(unet, size, batch);
         foreach (var s in Rows.Where(r => r.Op.StartsWith("gradient surgery", StringComparison.Ordinal)))
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{s.Op}: {s.Ratio:P0} of copy bandwidth over {s.Shape} (target ≥ {SurgeryTarget:P0}): {(s.Ratio >= SurgeryTarget ? "met" : "NOT met")}"));
+        // Attention against the square FP32 GEMM timed in the same run: the ceiling its products could reach.
+        if (Rows.FirstOrDefault(r => r.Op == "square, FP32") is { } square)
+        {
+            foreach (var a in Rows.Where(r => r.Group == "attention"))
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{a.Op}: {a.Rate / square.Rate:P0} of the square FP32 GEMM's rate ({square.Shape}, {square.RateText})"));
+        }
     }
 
     private void Memory(UNetConfig unet, bool wholeUnet)

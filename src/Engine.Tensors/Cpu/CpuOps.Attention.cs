@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Engine.Cpu.Sgemm;
 using Engine.Ops;
 using Engine.Tensors;
 using Tensor = Engine.Tensors.Tensor;
@@ -6,22 +7,23 @@ using Tensor = Engine.Tensors.Tensor;
 namespace Engine.Cpu;
 
 /// <summary>
-/// Memory-efficient scaled-dot-product attention on the interleaved layout q [B, Tq, H, D] (what to_q makes):
-/// no [Tq, Tk] matrix is ever stored, only one score row per query of a 4-row block, per thread.
-/// Forward: one task per (b, h, block of 128 queries); each packs its keys and values transposed, computes
-/// exact two-pass softmax rows (max, exp, sum) and saves lse = max + log(sum).
-/// Backward (FlashAttention's recompute): P = exp(s - lse), D_i = dO_i·O_i, dS = P ⊙ (dP - D), then
-/// dq = scale·dS·K, dk = scale·dSᵀ·Q, dv = Pᵀ·dO. One task per (b, h, block of 1024 keys) walks all query rows
-/// in order, so its dk/dv sums have one fixed order whatever the thread count; with several key blocks, each
-/// block's share of dq goes to a scratch slice and the slices are added in block order afterwards.
+/// Scaled-dot-product attention on the interleaved layout q [B, Tq, H, D] (what to_q makes), blocked and fused
+/// (FlashAttention on the CPU): <see cref="AttentionForward"/> and <see cref="AttentionBackward"/> run every product
+/// on the SGEMM micro-kernel over tiles that stay in cache, with the softmax applied tile by tile in between; no
+/// [Tq, Tk] matrix is ever stored. The forward saves lse = max + log(sum) per row; the backward recomputes the
+/// probabilities from it. Work is split into tasks of fixed size (never derived from Threads), each owning its
+/// outputs, so the bits do not depend on the thread count.
 /// </summary>
 public sealed partial class CpuOps
 {
     /// <summary>
-    /// Queries per forward task: enough tasks to spread over threads, few enough that packing K and V is cheap.
-    /// Fixed (never derived from Threads); settable only so tests can cover block edges with tiny shapes.
+    /// Queries per forward task and per backward dK/dV update (rounded up to the micro-kernel's NR). Fixed, never
+    /// derived from Threads; settable only so tests can cover block edges with tiny shapes.
     /// </summary>
     internal int AttentionQueryBlock { get; init; } = 128;
+
+    /// <summary>Keys per tile, forward and backward (rounded up to the micro-kernel's MR). Settable for tests only.</summary>
+    internal int AttentionKeyTile { get; init; } = 192;
 
     /// <summary>
     /// Keys per backward task. The task owns dk and dv of its keys outright (sums over all queries, in order);
@@ -29,15 +31,29 @@ public sealed partial class CpuOps
     /// </summary>
     internal int AttentionKeyBlock { get; init; } = 1024;
 
-    // Per-thread scratch (packed K/V, score rows), grown once per thread and reused: no per-call allocation.
+    // Per-thread scratch (query panels, tiles), grown once per thread and reused: no per-call allocation.
     [ThreadStatic] private static float[]? t_attentionScratch;
 
+    /// <summary>This thread's scratch, at least <paramref name="floats"/> long from a 64-byte aligned start.</summary>
     private static float[] AttentionScratch(long floats)
     {
         var s = t_attentionScratch;
-        if (s is null || s.Length < floats)
-            t_attentionScratch = s = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
+        if (s is null || s.Length < floats + 16)
+            t_attentionScratch = s = GC.AllocateUninitializedArray<float>(checked((int)(floats + 16)), pinned: true);
         return s;
+    }
+
+    private static unsafe float* Aligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
+    /// <summary>body(0 .. count-1) on the workers; inline (on this thread, in order) for one worker or one task.</summary>
+    private void AttentionFor(int count, Action<int> body)
+    {
+        if (count == 1 || Threads == 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallel.For(0, count, Workers, body);
     }
 
     private static void CheckAttention(Tensor o, Tensor q, Tensor k, Tensor v, Tensor lse, in AttentionSpec spec, string oName)
@@ -61,74 +77,48 @@ public sealed partial class CpuOps
     public void AttentionForward(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, in AttentionSpec spec)
     {
         CheckAttention(o, q, k, v, lse, spec, "o");
-        var s = spec;
-        int queryBlock = AttentionQueryBlock, queryBlocks = (s.Tq + queryBlock - 1) / queryBlock;
-        Parallel.For(0, s.B * s.Heads * queryBlocks, Workers, task => AttentionForwardBlock(o, lse, q, k, v, s, task, queryBlock, queryBlocks));
-    }
-
-    private static unsafe void AttentionForwardBlock(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionSpec s, int task, int queryBlock, int queryBlocks)
-    {
-        int D = s.HeadDim, rowStride = s.Heads * D;
-        int bh = task / queryBlocks, b = bh / s.Heads, h = bh % s.Heads;
-        int i0 = task % queryBlocks * queryBlock, i1 = Math.Min(s.Tq, i0 + queryBlock);
-        int keys = s.Causal ? i1 : s.Tk; // causal rows of this block see keys < i1 only
-        int n8 = AttentionKernels.Round8(keys), ld = AttentionKernels.PackedStride(n8);
-        float scale = s.EffectiveScale;
-
-        float* qh = q.F32 + (long)b * s.Tq * rowStride + h * D;
-        float* oh = o.F32 + (long)b * s.Tq * rowStride + h * D;
-        float* kh = k.F32 + (long)b * s.Tk * rowStride + h * D;
-        float* vh = v.F32 + (long)b * s.Tk * rowStride + h * D;
-        float* lseh = lse.F32 + (long)bh * s.Tq;
-
-        const int R = AttentionKernels.Rows;
-        var scratch = AttentionScratch(2L * D * ld + R * (long)n8 + R * D);
-        fixed (float* sp = scratch)
+        switch (SgemmDriver.Resolve(GemmKernel))
         {
-            float* kt = sp, vt = kt + (long)D * ld, scores = vt + (long)D * ld, qs = scores + R * (long)n8;
-            AttentionKernels.PackTransposed(kt, ld, kh, rowStride, keys, n8, D);
-            AttentionKernels.PackTransposed(vt, ld, vh, rowStride, keys, n8, D);
-            float* rowSum = stackalloc float[R];
-            float* column = stackalloc float[R];
-
-            for (int i = i0; i < i1; i += R)
-            {
-                int rows = Math.Min(R, i1 - i);
-                PackQueryRows(qs, qh + (long)i * rowStride, rowStride, rows, D, scale);
-                int blockKeys8 = AttentionKernels.Round8(s.Causal ? i + rows : s.Tk);
-                AttentionKernels.Scores4(scores, n8, qs, kt, ld, D, blockKeys8);
-
-                for (int r = 0; r < R; r++)
-                {
-                    int len = r >= rows ? 0 : s.Causal ? i + r + 1 : s.Tk;
-                    float* sr = scores + r * (long)n8;
-                    new Span<float>(sr + len, blockKeys8 - len).Clear(); // masked keys, missing rows: weight 0
-                    if (len == 0) continue;
-                    var row = new Span<float>(sr, len);
-                    // Two-pass softmax on the whole row: exact, and the row is all this thread holds.
-                    float max = TensorPrimitives.Max(row);
-                    TensorPrimitives.Subtract(row, max, row);
-                    TensorPrimitives.Exp(row, row);
-                    rowSum[r] = AttentionKernels.Sum(sr, len);
-                    lseh[i + r] = max + MathF.Log(rowSum[r]);
-                }
-
-                // o = (unnormalized P)·v / sum, one head-dim column of four rows at a time.
-                for (int d = 0; d < D; d++)
-                {
-                    AttentionKernels.Dot4(scores, n8, vt + (long)d * ld, blockKeys8, column);
-                    for (int r = 0; r < rows; r++) oh[(long)(i + r) * rowStride + d] = column[r] / rowSum[r];
-                }
-            }
+            case GemmKernel.Avx512: AttentionForward<Avx512Kernel>(o, lse, q, k, v, spec); break;
+            case GemmKernel.Avx2: AttentionForward<Avx2Kernel>(o, lse, q, k, v, spec); break;
+            default: AttentionForward<ScalarKernel>(o, lse, q, k, v, spec); break;
         }
     }
 
-    /// <summary>Copies up to 4 rows (times alpha) into a dense [4, D] block, zero-filling the missing rows.</summary>
-    private static unsafe void PackQueryRows(float* dst, float* src, int srcStride, int rows, int headDim, float alpha)
+    // K and V of every (b, h), packed once per forward for all of that head's query blocks; grown once and kept.
+    private float[] _attentionKeyPack = [];
+
+    private unsafe void AttentionForward<TK>(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionSpec s)
+        where TK : struct, IMicroKernel
     {
-        for (int r = 0; r < AttentionKernels.Rows; r++)
-            for (int d = 0; d < headDim; d++)
-                dst[r * headDim + d] = r < rows ? src[(long)r * srcStride + d] * alpha : 0f;
+        int heads = s.B * s.Heads;
+        long kStride = Cpu.AttentionForward.KPackStride(s, TK.MR), vStride = Cpu.AttentionForward.VPackStride(s, TK.MR);
+        long packFloats = heads * (kStride + vStride) + 16;
+        if (_attentionKeyPack.Length < packFloats)
+            _attentionKeyPack = GC.AllocateUninitializedArray<float>(checked((int)packFloats), pinned: true);
+        var pack = _attentionKeyPack;
+        AttentionFor(heads, bh =>
+        {
+            fixed (float* pp = pack)
+            {
+                float* kPack = Aligned(pp);
+                Cpu.AttentionForward.PackKeys<TK>(kPack, kPack + heads * kStride, k.F32, v.F32, s, bh);
+            }
+        });
+
+        int queryBlock = AttentionKernels.RoundUp(AttentionQueryBlock, TK.NR), keyTile = AttentionKernels.RoundUp(AttentionKeyTile, TK.MR);
+        long scratch = Cpu.AttentionForward.ScratchFloats<TK>(s, queryBlock, keyTile);
+        int blocks = (s.Tq + queryBlock - 1) / queryBlock;
+        AttentionFor(heads * blocks, task =>
+        {
+            var buffer = AttentionScratch(scratch);
+            fixed (float* sp = buffer)
+            fixed (float* pp = pack)
+            {
+                float* kPack = Aligned(pp);
+                Cpu.AttentionForward.Block<TK>(o.F32, lse.F32, q.F32, kPack, kPack + heads * kStride, s, task, queryBlock, keyTile, Aligned(sp));
+            }
+        });
     }
 
     public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, in AttentionSpec spec)
@@ -139,12 +129,34 @@ public sealed partial class CpuOps
         if (!dk.IsNone) Check.Numel(dk, spec.KvShape.Numel, "dk");
         if (!dv.IsNone) Check.Numel(dv, spec.KvShape.Numel, "dv");
         if (dq.IsNone && dk.IsNone && dv.IsNone) return;
-        var s = spec;
+        switch (SgemmDriver.Resolve(GemmKernel))
+        {
+            case GemmKernel.Avx512: AttentionBackward<Avx512Kernel>(dq, dk, dv, dout, q, k, v, o, lse, spec); break;
+            case GemmKernel.Avx2: AttentionBackward<Avx2Kernel>(dq, dk, dv, dout, q, k, v, o, lse, spec); break;
+            default: AttentionBackward<ScalarKernel>(dq, dk, dv, dout, q, k, v, o, lse, spec); break;
+        }
+    }
+
+    private unsafe void AttentionBackward<TK>(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, AttentionSpec s)
+        where TK : struct, IMicroKernel
+    {
         int keyBlock = AttentionKeyBlock, keyBlocks = (s.Tk + keyBlock - 1) / keyBlock;
+        int queryTile = AttentionKernels.RoundUp(AttentionQueryBlock, TK.NR), keyTile = AttentionKernels.RoundUp(AttentionKeyTile, TK.MR);
+        long scratch = Cpu.AttentionBackward.ScratchFloats<TK>(s, queryTile, keyTile);
+        long slice = (long)s.B * s.Tq * s.Heads * s.HeadDim;
         // With several key blocks each task's dq is a partial sum over its keys: kept per block, added in order below.
-        float[] partials = !dq.IsNone && keyBlocks > 1 ? AttentionDqPartials((long)keyBlocks * s.B * s.Tq * s.Heads * s.HeadDim) : [];
-        Parallel.For(0, s.B * s.Heads * keyBlocks, Workers,
-            task => AttentionBackwardBlock(dq, dk, dv, dout, q, k, v, o, lse, s, task, keyBlock, keyBlocks, partials));
+        float[] partials = !dq.IsNone && keyBlocks > 1 ? AttentionDqPartials(keyBlocks * slice) : [];
+        AttentionFor(s.B * s.Heads * keyBlocks, task =>
+        {
+            var buffer = AttentionScratch(scratch);
+            fixed (float* sp = buffer)
+            fixed (float* pp = partials)
+            {
+                float* dqOut = dq.IsNone ? null : partials.Length > 0 ? pp + task % keyBlocks * slice : dq.F32;
+                Cpu.AttentionBackward.Block<TK>(dqOut, dk.IsNone ? null : dk.F32, dv.IsNone ? null : dv.F32, dout.F32, q.F32, k.F32, v.F32,
+                    o.F32, lse.F32, s, task, keyBlock, queryTile, keyTile, Aligned(sp));
+            }
+        });
         if (partials.Length > 0) SumDqPartials(dq, partials, s, keyBlock, keyBlocks);
     }
 
@@ -159,78 +171,6 @@ public sealed partial class CpuOps
         return _attentionDqPartials;
     }
 
-    private static unsafe void AttentionBackwardBlock(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse,
-        AttentionSpec s, int task, int keyBlock, int keyBlocks, float[] partials)
-    {
-        int D = s.HeadDim, rowStride = s.Heads * D;
-        int bh = task / keyBlocks, kb = task % keyBlocks, b = bh / s.Heads, h = bh % s.Heads;
-        int j0 = kb * keyBlock, keys = Math.Min(s.Tk, j0 + keyBlock) - j0;
-        int n8 = AttentionKernels.Round8(keys), ld = AttentionKernels.PackedStride(n8);
-        float scale = s.EffectiveScale;
-        long qOffset = (long)b * s.Tq * rowStride + h * D, kOffset = ((long)b * s.Tk + j0) * rowStride + h * D;
-        float* qh = q.F32 + qOffset, oh = o.F32 + qOffset, doh = dout.F32 + qOffset;
-        float* kh = k.F32 + kOffset, vh = v.F32 + kOffset;
-        float* lseh = lse.F32 + (long)bh * s.Tq;
-
-        const int R = AttentionKernels.Rows;
-        var scratch = AttentionScratch(4L * D * ld + 2L * R * n8 + 2 * R * D);
-        fixed (float* sp = scratch)
-        fixed (float* pp = partials)
-        {
-            float* kt = sp, vt = kt + (long)D * ld, dkt = vt + (long)D * ld, dvt = dkt + (long)D * ld;
-            float* p = dvt + (long)D * ld, ds = p + R * (long)n8, qs = ds + R * (long)n8, dos = qs + R * D;
-            // dq rows of this task: dq itself, or this key block's slice [B, Tq, H, D] of the partial sums.
-            float* dqh = dq.IsNone ? null : partials.Length > 0 ? pp + (long)kb * s.B * s.Tq * rowStride + qOffset : dq.F32 + qOffset;
-            AttentionKernels.PackTransposed(kt, ld, kh, rowStride, keys, n8, D);
-            AttentionKernels.PackTransposed(vt, ld, vh, rowStride, keys, n8, D);
-            new Span<float>(dkt, 2 * D * ld).Clear(); // dkt and dvt: sums over all query rows
-            float* column = stackalloc float[R];
-
-            // Causal: queries before j0 see none of these keys (their dq partial is skipped by SumDqPartials).
-            for (int i = s.Causal ? j0 : 0; i < s.Tq; i += R)
-            {
-                int rows = Math.Min(R, s.Tq - i);
-                PackQueryRows(qs, qh + (long)i * rowStride, rowStride, rows, D, scale);
-                PackQueryRows(dos, doh + (long)i * rowStride, rowStride, rows, D, 1f);
-                int blockKeys8 = AttentionKernels.Round8(s.Causal ? Math.Min(keys, i + rows - j0) : keys);
-                AttentionKernels.Scores4(p, n8, qs, kt, ld, D, blockKeys8);   // scaled scores
-                AttentionKernels.Scores4(ds, n8, dos, vt, ld, D, blockKeys8); // dP = dO·vᵀ
-
-                for (int r = 0; r < R; r++)
-                {
-                    float* pr = p + r * (long)n8, dsr = ds + r * (long)n8;
-                    int len = r >= rows ? 0 : s.Causal ? Math.Min(keys, i + r + 1 - j0) : keys;
-                    // Masked keys and missing rows must add nothing to dk and dv.
-                    new Span<float>(pr + len, blockKeys8 - len).Clear();
-                    new Span<float>(dsr + len, blockKeys8 - len).Clear();
-                    if (len == 0) continue;
-
-                    var pRow = new Span<float>(pr, len);
-                    var dsRow = new Span<float>(dsr, len);
-                    TensorPrimitives.Subtract(pRow, lseh[i + r], pRow);
-                    TensorPrimitives.Exp(pRow, pRow); // P recomputed from the saved lse: no softmax pass needed
-                    float rowDot = AttentionKernels.Dot(doh + (long)(i + r) * rowStride, oh + (long)(i + r) * rowStride, D);
-                    TensorPrimitives.Subtract(dsRow, rowDot, dsRow);
-                    TensorPrimitives.Multiply(dsRow, pRow, dsRow); // dS = P ⊙ (dP - D_i)
-
-                }
-                if (dqh != null)
-                {
-                    // dq = scale·dS·k, one head-dim column of four rows at a time.
-                    for (int d = 0; d < D; d++)
-                    {
-                        AttentionKernels.Dot4(ds, n8, kt + (long)d * ld, blockKeys8, column);
-                        for (int r = 0; r < rows; r++) dqh[(long)(i + r) * rowStride + d] = scale * column[r];
-                    }
-                }
-                if (!dv.IsNone) AttentionKernels.Accumulate4(dvt, ld, dos, p, n8, D, blockKeys8);
-                if (!dk.IsNone) AttentionKernels.Accumulate4(dkt, ld, qs, ds, n8, D, blockKeys8);
-            }
-            if (!dk.IsNone) AttentionKernels.UnpackTransposed(dk.F32 + kOffset, rowStride, dkt, ld, keys, D);
-            if (!dv.IsNone) AttentionKernels.UnpackTransposed(dv.F32 + kOffset, rowStride, dvt, ld, keys, D);
-        }
-    }
-
     /// <summary>dq = Σ over key blocks of the partial dq, blocks in order (causal: only blocks the row can see).</summary>
     private void SumDqPartials(Tensor dq, float[] partials, AttentionSpec s, int keyBlock, int keyBlocks)
     {
@@ -238,7 +178,7 @@ public sealed partial class CpuOps
         long blockStride = (long)s.B * s.Tq * rowStride;
         int rowsPerChunk = 64;
         int chunks = (s.B * s.Tq + rowsPerChunk - 1) / rowsPerChunk;
-        Parallel.For(0, chunks, Workers, chunk =>
+        AttentionFor(chunks, chunk =>
         {
             unsafe
             {

@@ -78,6 +78,7 @@ public class OptionBindingTests
         ("bench kernels", "--config", "tiny", "Config"),
         ("bench kernels", "--batch", "1", "Batch"),
         ("bench kernels", "--min-time", "0", "MinTime"),
+        ("bench kernels", "--only", "attention", "Only"),
 
         ("world render", "--n", "2", "N"),
         ("world render", "--seed", "1", "Seed"),

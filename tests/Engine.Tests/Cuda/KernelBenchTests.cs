@@ -54,6 +54,27 @@ public class KernelBenchTests(ITestOutputHelper log)
         Assert.Empty(error);
     }
 
+    [Fact]
+    public void Only_RunsTheNamedGroups_AndSetsAttentionAgainstTheSquareGemm()
+    {
+        var (exit, text, error) = Doco.Run("bench", "kernels", "--backend", "cpu", "--config", "tiny", "--batch", "1", "--min-time", "0",
+            "--only", "attention, gemm");
+        Assert.Equal(0, exit);
+        Assert.Empty(error);
+        Assert.Contains("attn1 (self) backward", text);
+        Assert.Contains("square, FP32", text);
+        Assert.Contains("attn2 (cross) forward, 8×8: ", text); // the summary line, one per attention row
+        Assert.Contains("of the square FP32 GEMM's rate", text);
+        Assert.DoesNotContain("device copy", text);
+        Assert.DoesNotContain("conv 3×3", text);
+
+        (exit, text, _) = Doco.Run("bench", "kernels", "--backend", "cpu", "--config", "tiny", "--batch", "1", "--min-time", "0", "--only", "attention");
+        Assert.Equal(0, exit);
+        Assert.Contains("attn1 (self) forward", text);
+        Assert.DoesNotContain("square, FP32", text);
+        Assert.DoesNotContain("of the square FP32 GEMM's rate", text); // no GEMM timed, no ratio made up
+    }
+
     [SkippableFact]
     public void BadArguments_Exit2WithOneLine()
     {
@@ -68,6 +89,12 @@ public class KernelBenchTests(ITestOutputHelper log)
         (exit, _, error) = Bench("--min-time", "NaN");
         Assert.Equal(2, exit);
         Assert.Contains("--min-time", error);
+        (exit, _, error) = Bench("--only", "attention,softmax");
+        Assert.Equal(2, exit);
+        Assert.Contains("unknown --only group 'softmax'", error);
+        (exit, _, error) = Bench("--only", ",");
+        Assert.Equal(2, exit);
+        Assert.Contains("--only names no group", error);
 
         using (var ctx = CudaContext.TryCreate(out _))
             Skip.If(ctx is not null, "a CUDA device is present: --backend cuda is not an error here");

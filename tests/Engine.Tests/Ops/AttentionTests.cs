@@ -1,4 +1,6 @@
+using System.Runtime.Intrinsics;
 using Engine.Cpu;
+using Engine.Cpu.Sgemm;
 using Engine.Ops;
 using Engine.Tests.Reference;
 using Engine.Tests.Testing;
@@ -52,7 +54,9 @@ public class AttentionTests
     [InlineData(1, 133, 133, 1, 16, true)] // more than one 128-query block, causal
     [InlineData(1, 131, 77, 2, 80, false)] // text-length keys, two query blocks
     [InlineData(1, 3, 5, 1, 160, false)]
-    [InlineData(1, 5, 128, 1, 8, false)]  // 128 keys: the packed rows get a padded stride
+    [InlineData(1, 5, 128, 1, 8, false)]  // 128 keys
+    [InlineData(1, 20, 400, 1, 40, false)] // keys across three default 192-key tiles: the online softmax rescales
+    [InlineData(1, 200, 200, 1, 8, true)]  // causal across key tiles and query blocks
     public void Forward_MatchesReference(int b, int tq, int tk, int heads, int headDim, bool causal)
     {
         using var h = new OpHarness();
@@ -111,16 +115,19 @@ public class AttentionTests
             (xs, dy) => Backward(h, xs[0], xs[1], xs[2], dy, s));
     }
 
-    // Tiny query/key blocks put the block edges (causal diagonal, dq partial sums) inside tiny shapes.
+    // Tiny query blocks, key tiles and key blocks put every edge (causal diagonal, online-softmax rescaling across key
+    // tiles, dq partial sums across key blocks, padded query panels and key panels) inside tiny shapes.
     [Theory]
-    [InlineData(13, 7, false, 4, 4)]
-    [InlineData(11, 11, true, 4, 8)]
-    [InlineData(9, 20, false, 8, 4)]
-    [InlineData(10, 10, true, 3, 3)]
-    public void SmallBlocks_ForwardAndBackward_MatchReference(int tq, int tk, bool causal, int queryBlock, int keyBlock)
+    [InlineData(13, 7, false, 4, 4, 4)]
+    [InlineData(11, 11, true, 4, 8, 3)]
+    [InlineData(9, 20, false, 8, 4, 2)]
+    [InlineData(10, 10, true, 3, 3, 1)]
+    [InlineData(40, 37, false, 16, 24, 6)]
+    [InlineData(37, 37, true, 16, 20, 6)]
+    public void SmallBlocks_ForwardAndBackward_MatchReference(int tq, int tk, bool causal, int queryBlock, int keyBlock, int keyTile)
     {
         using var h = new OpHarness();
-        var ops = new CpuOps(2) { AttentionQueryBlock = queryBlock, AttentionKeyBlock = keyBlock };
+        var ops = new CpuOps(2) { AttentionQueryBlock = queryBlock, AttentionKeyBlock = keyBlock, AttentionKeyTile = keyTile };
         var s = new AttentionSpec(2, tq, tk, 2, 8, causal);
         var (q, k, v) = Inputs(s, 70);
         double scale = 1 / Math.Sqrt(8);
@@ -131,6 +138,49 @@ public class AttentionTests
         GradCheck.Run($"attention small blocks {tq}x{tk}{(causal ? " causal" : "")}", [("q", q), ("k", k), ("v", v)],
             xs => AttentionReference.Forward(xs[0], xs[1], xs[2], 2, tq, tk, 2, 8, causal, scale).O,
             (xs, dy) => Backward(h, xs[0], xs[1], xs[2], dy, s, ops));
+    }
+
+    /// <summary>
+    /// The attention runs on whichever SGEMM micro-kernel the CPU has (its MR × NR sets the panel and tile shapes):
+    /// each one this CPU can run, at an odd head size and with tiles small enough to have several of everything.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GemmTests.Kernels), MemberType = typeof(GemmTests))]
+    public void EveryMicroKernel_ForwardAndBackward_MatchReference(GemmKernel kernel)
+    {
+        using var h = new OpHarness();
+        foreach (bool causal in new[] { false, true })
+        {
+            var ops = new CpuOps(2) { GemmKernel = kernel, AttentionQueryBlock = 8, AttentionKeyBlock = 13, AttentionKeyTile = 5 };
+            int tq = 29, tk = causal ? 29 : 23, d = 12;
+            var s = new AttentionSpec(1, tq, tk, 2, d, causal);
+            var (q, k, v) = Inputs(s, 80);
+            double scale = 1 / Math.Sqrt(d);
+            var (o, lse) = Forward(h, q, k, v, s, ops);
+            var e = AttentionReference.Forward(q, k, v, 1, tq, tk, 2, d, causal, scale);
+            Close.Assert($"attention o ({kernel})", o, e.O, 1e-5, 2e-6);
+            Close.Assert($"attention lse ({kernel})", lse, e.Lse, 1e-5, 2e-6);
+            GradCheck.Run($"attention {kernel}{(causal ? " causal" : "")}", [("q", q), ("k", k), ("v", v)],
+                xs => AttentionReference.Forward(xs[0], xs[1], xs[2], 1, tq, tk, 2, d, causal, scale).O,
+                (xs, dy) => Backward(h, xs[0], xs[1], xs[2], dy, s, ops));
+        }
+    }
+
+    [Fact]
+    public void Exp2_IsAccurate_AndZeroBelowTheRange()
+    {
+        double worst = 0;
+        for (double x = -126; x <= 0; x += 0.00123)
+        {
+            float got = AttentionKernels.Exp2(Vector256.Create((float)x)).GetElement(0);
+            double want = Math.Pow(2, (float)x);
+            worst = Math.Max(worst, Math.Abs(got - want) / want);
+        }
+        Assert.True(worst < 1.5e-7, $"max relative error {worst:E2}");
+        for (int k = -126; k <= 0; k++) Assert.Equal(MathF.Pow(2, k), AttentionKernels.Exp2(Vector256.Create((float)k)).GetElement(0));
+        Assert.Equal(0f, AttentionKernels.Exp2(Vector256.Create(float.NegativeInfinity)).GetElement(0)); // masked scores
+        Assert.Equal(0f, AttentionKernels.Exp2(Vector256.Create(-127.2f)).GetElement(0));
+        Assert.Equal(0f, AttentionKernels.Exp2(Vector256.Create(-1e30f)).GetElement(0));
     }
 
     [Fact]
@@ -155,11 +205,11 @@ public class AttentionTests
     }
 
     [Theory]
-    [InlineData(false, 1024, 128)]
-    [InlineData(true, 1024, 128)]
-    [InlineData(false, 16, 16)] // several key and query blocks: dq from partial sums
-    [InlineData(true, 16, 16)]
-    public void IsDeterministicAcrossThreadCounts(bool causal, int keyBlock, int queryBlock)
+    [InlineData(false, 1024, 128, 192)]
+    [InlineData(true, 1024, 128, 192)]
+    [InlineData(false, 16, 16, 6)] // several key blocks, key tiles and query blocks: dq from partial sums
+    [InlineData(true, 16, 16, 6)]
+    public void IsDeterministicAcrossThreadCounts(bool causal, int keyBlock, int queryBlock, int keyTile)
     {
         var s = new AttentionSpec(2, 70, 70, 3, 20, causal);
         var (q, k, v) = Inputs(s, 30);
@@ -167,7 +217,7 @@ public class AttentionTests
         float[][] Run(int threads)
         {
             using var h = new OpHarness(threads);
-            var ops = new CpuOps(threads) { AttentionKeyBlock = keyBlock, AttentionQueryBlock = queryBlock };
+            var ops = new CpuOps(threads) { AttentionKeyBlock = keyBlock, AttentionQueryBlock = queryBlock, AttentionKeyTile = keyTile };
             var (o, lse) = Forward(h, q, k, v, s, ops);
             return [o, lse, .. Backward(h, q, k, v, dout, s, ops)];
         }
