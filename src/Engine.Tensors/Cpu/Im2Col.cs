@@ -12,8 +12,11 @@ internal static unsafe class Im2Col
     /// <summary>Rows of col per parallel chunk; fixed so the split never depends on the thread count.</summary>
     private const int RowsPerChunk = 16;
 
-    /// <summary>Columns of output rows [oy0, oy1) only (a band of P), as a CRS × ((oy1 − oy0)·OutW) matrix.</summary>
-    public static void Unfold(float* col, float* x, in Conv2dSpec s, int oy0, int oy1, ParallelOptions workers)
+    /// <summary>
+    /// Columns of output rows [oy0, oy1) only (a band of P), as a CRS × ((oy1 − oy0)·OutW) matrix whose rows are
+    /// <paramref name="ldCol"/> apart (wider when several images sit side by side in one column matrix).
+    /// </summary>
+    public static void Unfold(float* col, long ldCol, float* x, in Conv2dSpec s, int oy0, int oy1, ParallelOptions workers)
     {
         int rows = s.C * s.R * s.S;
         int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
@@ -22,20 +25,20 @@ internal static unsafe class Im2Col
         if (chunks == 1 || workers.MaxDegreeOfParallelism == 1)
         {
             for (int ch = 0; ch < chunks; ch++)
-                UnfoldRows((float*)pc, (float*)px, spec, oy0, oy1, ch * RowsPerChunk, Math.Min(rows, (ch + 1) * RowsPerChunk));
+                UnfoldRows((float*)pc, ldCol, (float*)px, spec, oy0, oy1, ch * RowsPerChunk, Math.Min(rows, (ch + 1) * RowsPerChunk));
             return;
         }
         Parallel.For(0, chunks, workers, ch =>
-            UnfoldRows((float*)pc, (float*)px, spec, oy0, oy1, ch * RowsPerChunk, Math.Min(rows, (ch + 1) * RowsPerChunk)));
+            UnfoldRows((float*)pc, ldCol, (float*)px, spec, oy0, oy1, ch * RowsPerChunk, Math.Min(rows, (ch + 1) * RowsPerChunk)));
     }
 
-    private static void UnfoldRows(float* col, float* x, in Conv2dSpec s, int oy0, int oy1, int row0, int row1)
+    private static void UnfoldRows(float* col, long ldCol, float* x, in Conv2dSpec s, int oy0, int oy1, int row0, int row1)
     {
-        int ow = s.OutW, p = (oy1 - oy0) * ow;
+        int ow = s.OutW;
         for (int row = row0; row < row1; row++)
         {
             int c = row / (s.R * s.S), r = row / s.S % s.R, sx = row % s.S;
-            float* dst = col + (long)row * p;
+            float* dst = col + row * ldCol;
             float* plane = x + (long)c * s.H * s.W;
             // Output columns whose input column iw = ow·sw − pw + sx lies inside the image: [owLo, owHi).
             var (owLo, owHi) = ValidColumns(s, sx);
@@ -67,28 +70,28 @@ internal static unsafe class Im2Col
     /// dx += Σ col entries of output rows [oy0, oy1) onto their pixels, one channel per task in a fixed order;
     /// <paramref name="clear"/> zeroes dx first (the first band), so dx is overwritten.
     /// </summary>
-    public static void Fold(float* dx, float* col, in Conv2dSpec s, int oy0, int oy1, bool clear, ParallelOptions workers)
+    public static void Fold(float* dx, float* col, long ldCol, in Conv2dSpec s, int oy0, int oy1, bool clear, ParallelOptions workers)
     {
         nint pd = (nint)dx, pc = (nint)col;
         var spec = s;
         if (s.C == 1 || workers.MaxDegreeOfParallelism == 1)
         {
-            for (int c = 0; c < s.C; c++) FoldChannel((float*)pd, (float*)pc, spec, oy0, oy1, clear, c);
+            for (int c = 0; c < s.C; c++) FoldChannel((float*)pd, (float*)pc, ldCol, spec, oy0, oy1, clear, c);
             return;
         }
-        Parallel.For(0, s.C, workers, c => FoldChannel((float*)pd, (float*)pc, spec, oy0, oy1, clear, c));
+        Parallel.For(0, s.C, workers, c => FoldChannel((float*)pd, (float*)pc, ldCol, spec, oy0, oy1, clear, c));
     }
 
-    private static void FoldChannel(float* dx, float* col, in Conv2dSpec s, int oy0, int oy1, bool clear, int c)
+    private static void FoldChannel(float* dx, float* col, long ldCol, in Conv2dSpec s, int oy0, int oy1, bool clear, int c)
     {
-        int ow = s.OutW, p = (oy1 - oy0) * ow;
+        int ow = s.OutW;
         float* plane = dx + (long)c * s.H * s.W;
         if (clear) new Span<float>(plane, s.H * s.W).Clear();
         for (int r = 0; r < s.R; r++)
         {
             for (int sx = 0; sx < s.S; sx++)
             {
-                float* src = col + ((long)(c * s.R + r) * s.S + sx) * p;
+                float* src = col + ((long)(c * s.R + r) * s.S + sx) * ldCol;
                 var (owLo, owHi) = ValidColumns(s, sx);
                 for (int oy = oy0; oy < oy1; oy++)
                 {
