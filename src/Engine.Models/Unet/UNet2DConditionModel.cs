@@ -42,9 +42,14 @@ public sealed class UNet2DConditionModel
     }
 
     public UNet2DConditionModel(UNetConfig config, ITensorAllocator allocator, Func<string, bool>? isTrainable = null)
+        : this(config, new ParameterStore(new ParameterLayout(Declare(config), isTrainable ?? (_ => false)), allocator))
+    {
+    }
+
+    private UNet2DConditionModel(UNetConfig config, ParameterStore parameters)
     {
         Config = config;
-        Parameters = new ParameterStore(new ParameterLayout(Declare(config), isTrainable ?? (_ => false)), allocator);
+        Parameters = parameters;
         var p = Parameters;
         var c = config;
         int levels = c.BlockOutChannels.Length, g = c.NormNumGroups;
@@ -109,6 +114,13 @@ public sealed class UNet2DConditionModel
             level.DownTrainsBelow = below |= Trains($"down_blocks.{i}.downsamplers.");
         }
     }
+
+    /// <summary>
+    /// A second model over the same parameters (weights and gradients) with its own saved activations, so two
+    /// forwards can each keep theirs for a backward (DoCo: one per loss, each over the half of the batch it
+    /// differentiates). The BOS detach is copied; later changes to either are not shared.
+    /// </summary>
+    public UNet2DConditionModel Twin() => new(Config, Parameters) { DetachBosKeyValue = DetachBosKeyValue };
 
     /// <summary>Every cross-attention (attn2) module, down, mid, up.</summary>
     public IEnumerable<Attention> CrossAttentions =>
