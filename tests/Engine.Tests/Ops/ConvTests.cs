@@ -39,6 +39,10 @@ public class ConvTests
         { "1x1 s2", Conv2dSpec.Square(1, 3, 7, 5, 2, 1, 2, 0) },
         { "3x3 s2 p1 W=1", Conv2dSpec.Square(1, 2, 5, 1, 3, 3, 2, 1) },
         { "3x3 s1 p1 13x13 K=1", Conv2dSpec.Square(1, 4, 13, 13, 1, 3, 1, 1) },
+        // Stride 1 with OutW = W unfolds and folds whole shifted runs of the plane: shifts wider than the row, and
+        // an asymmetric kernel with shifts of ±2.
+        { "3x3 s1 p1 W=1", Conv2dSpec.Square(2, 2, 5, 1, 3, 3, 1, 1) },
+        { "1x5 s1 p(0,2)", new Conv2dSpec(1, 2, 4, 6, 3, 1, 5, 1, 1, 0, 2) },
     };
 
     [Theory]
