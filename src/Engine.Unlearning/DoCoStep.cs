@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Engine.Models.Unet;
 using Engine.Tensors;
 using Engine.Unlearning.Telemetry;
 
@@ -32,10 +33,15 @@ public sealed partial class ErasureTrainer
         SwapOriginalOut();
         double anchorSeconds = Seconds(t0);
 
-        // 5. Trainable prediction on all 2B (its activations stay in _w for the backward passes).
+        // 5. Trainable prediction on all 2B, one forward per half (their activations stay in _w for the backward
+        // passes): the twin keeps the class half's, so each backward runs over the B samples whose loss it
+        // differentiates instead of 2B with half the gradient zero. Per sample the same arithmetic as one forward.
         t0 = Stopwatch.GetTimestamp();
         _w.Reset();
-        var epsHat = _unet.Forward(_w, _xt, _timesteps.AsSpan(0, b2), _ehs);
+        var twin = ClassHalfTwin();
+        _ops.Copy(Head(_epsHat, b), _unet.Forward(_w, Head(_xt, b), _timesteps.AsSpan(0, b), Head(_ehs, b)));
+        _ops.Copy(Part(_epsHat, b, b), twin.Forward(_w, Part(_xt, b, b), _timesteps.AsSpan(b, b), Part(_ehs, b, b)));
+        var epsHat = _epsHat;
         _lastEpsHat = epsHat;
         double trainableSeconds = Seconds(t0);
 
@@ -74,13 +80,11 @@ public sealed partial class ErasureTrainer
                 t0 = Stopwatch.GetTimestamp();
                 if (s.Surgery != SurgeryMode.None)
                 {
-                    // g_r first (into _gradR), then g_u (left in Grads): two backward passes over one forward.
-                    AdversarialGradient(Head(_dEps, b), b, scale: 0f);
+                    // g_r first (into _gradR, the class half's backward), then g_u (left in Grads, the instance half's).
                     _ops.MseBackward(Part(_dEps, b, b), Part(epsHat, b, b), Part(_noise, b, b), 1f);
-                    BackwardInto(_gradR);
+                    BackwardInto(twin, Part(_dEps, b, b), _gradR, zero: true);
                     AdversarialGradient(Head(_dEps, b), b, scale: 1f);
-                    _ops.Fill(Part(_dEps, b, b), 0f);
-                    BackwardInto(_unet.Parameters.Grads);
+                    BackwardInto(_unet, Head(_dEps, b), _unet.Parameters.Grads, zero: true);
                     backwardSeconds = Seconds(t0);
                     if (CaptureGradients)
                     {
@@ -105,7 +109,8 @@ public sealed partial class ErasureTrainer
                     // 8d. One backward of L_adv + prior·0.1·L_ret, global clip.
                     AdversarialGradient(Head(_dEps, b), b, scale: 1f);
                     _ops.MseBackward(Part(_dEps, b, b), Part(epsHat, b, b), Part(_noise, b, b), 0.1f * s.PriorLossWeight);
-                    BackwardInto(_unet.Parameters.Grads);
+                    BackwardInto(_unet, Head(_dEps, b), _unet.Parameters.Grads, zero: true);
+                    BackwardInto(twin, Part(_dEps, b, b), _unet.Parameters.Grads, zero: false);
                     backwardSeconds = Seconds(t0);
                     gradNorm = ClipGlobalNorm(_unet.Parameters.Grads, s.MaxGradNorm);
                     skipped = !float.IsFinite(gradNorm);
@@ -193,11 +198,6 @@ public sealed partial class ErasureTrainer
     private void AdversarialGradient(Tensor dEpsHead, int b, float scale)
     {
         int img = _in.ImageSize;
-        if (scale == 0f)
-        {
-            _ops.Fill(dEpsHead, 0f);
-            return;
-        }
         if (!Settings.DomainCorrection)
         {
             // The ablation's unlearning gradient: d/dε̂_u of mean‖ε̂_u − sg[ε̂_a]‖².
@@ -212,17 +212,30 @@ public sealed partial class ErasureTrainer
         }
     }
 
-    /// <summary>Back-propagates _dEps (all 2B rows of it) through the saved trainable forward into <paramref name="into"/>.</summary>
-    private void BackwardInto(Tensor into) => BackwardInto(Head(_dEps, 2 * Settings.Batch), into);
+    private UNet2DConditionModel? _twin;
 
-    /// <summary>Back-propagates dε̂ (the batch of the last trainable forward) into <paramref name="into"/> (zeroed first).</summary>
-    private void BackwardInto(Tensor dEps, Tensor into)
+    /// <summary>The UNet's twin for the class half (made on the first DoCo step), with the UNet's current BOS detach.</summary>
+    private UNet2DConditionModel ClassHalfTwin()
+    {
+        _twin ??= _unet.Twin();
+        _twin.DetachBosKeyValue = _unet.DetachBosKeyValue;
+        return _twin;
+    }
+
+    /// <summary>
+    /// Back-propagates dε̂ through <paramref name="model"/>'s saved forward into <paramref name="into"/>: the
+    /// parameters' gradients are zeroed first when <paramref name="zero"/>, else added to.
+    /// </summary>
+    private void BackwardInto(UNet2DConditionModel model, Tensor dEps, Tensor into, bool zero)
     {
         var grads = _unet.Parameters.Grads;
-        ZeroGrads();
+        if (zero) ZeroGrads();
         var mark = _w.Gradients.Mark();
-        _unet.Backward(_w, dEps, Tensor.None, Tensor.None);
+        model.Backward(_w, dEps, Tensor.None, Tensor.None);
         _w.Gradients.Release(mark);
         if (into.Ptr != grads.Ptr) _ops.Copy(into, grads);
     }
+
+    /// <summary>Back-propagates dε̂ (the batch of the last trainable forward) into <paramref name="into"/> (zeroed first).</summary>
+    private void BackwardInto(Tensor dEps, Tensor into) => BackwardInto(_unet, dEps, into, zero: true);
 }

@@ -39,7 +39,7 @@ public sealed partial class ErasureTrainer : IDisposable
     private readonly float[] _hostStats;
 
     // Batch buffers, sized for 2B samples.
-    private readonly Tensor _z, _noise, _xt, _ehs, _ehsAnchor, _epsFrozen, _x0Fake, _x0Real, _x0FakeRaw, _x0RealRaw, _dEps, _dx0;
+    private readonly Tensor _z, _noise, _xt, _ehs, _ehsAnchor, _epsFrozen, _epsHat, _x0Fake, _x0Real, _x0FakeRaw, _x0RealRaw, _dEps, _dx0;
     private readonly float[] _timesteps;
     // The inputs, uploaded once: anchor images [N, C, H, W] (and their mirror images with HFlip), text states [P, L, D].
     private readonly Tensor _images, _imagesMirrored, _anchorText, _targetText, _emptyText, _conceptText;
@@ -112,6 +112,7 @@ public sealed partial class ErasureTrainer : IDisposable
         _noise = _state.Alloc(img);
         _xt = _state.Alloc(img);
         _epsFrozen = _state.Alloc(img);
+        _epsHat = _state.Alloc(img);
         _dEps = _state.Alloc(img);
         _x0Fake = _state.Alloc(img);
         _x0Real = _state.Alloc(img);

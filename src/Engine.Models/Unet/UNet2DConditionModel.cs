@@ -34,12 +34,22 @@ public sealed class UNet2DConditionModel
         public required Transformer2D?[] Attentions;
         public Downsample2D? Down;
         public Upsample2D? Up;
+
+        // Down levels: whether a parameter of resnet j, of attention j or of the downsampler, or of any module
+        // before it in the forward, trains (the backward can stop below the lowest trainable module).
+        public bool[] ResnetTrainsBelow = [], AttentionTrainsBelow = [];
+        public bool DownTrainsBelow;
     }
 
     public UNet2DConditionModel(UNetConfig config, ITensorAllocator allocator, Func<string, bool>? isTrainable = null)
+        : this(config, new ParameterStore(new ParameterLayout(Declare(config), isTrainable ?? (_ => false)), allocator))
+    {
+    }
+
+    private UNet2DConditionModel(UNetConfig config, ParameterStore parameters)
     {
         Config = config;
-        Parameters = new ParameterStore(new ParameterLayout(Declare(config), isTrainable ?? (_ => false)), allocator);
+        Parameters = parameters;
         var p = Parameters;
         var c = config;
         int levels = c.BlockOutChannels.Length, g = c.NormNumGroups;
@@ -82,7 +92,35 @@ public sealed class UNet2DConditionModel
         _dSkips = new Tensor[1 + levels * c.LayersPerBlock + (levels - 1)];
         _convNormOut = new GroupNorm(p, "conv_norm_out", g, c.NormEps);
         _convOut = new Conv2d(p, "conv_out");
+        MarkTrainableBelow();
     }
+
+    /// <summary>Fills the down levels' TrainsBelow flags from the parameter names (forward order: conv_in first).</summary>
+    private void MarkTrainableBelow()
+    {
+        var trainable = Parameters.Layout.Parameters.Where(q => q.Trainable).Select(q => q.Name).ToList();
+        bool Trains(string prefix) => trainable.Any(n => n.StartsWith(prefix, StringComparison.Ordinal));
+        bool below = Trains("conv_in.");
+        for (int i = 0; i < _down.Length; i++)
+        {
+            var level = _down[i];
+            level.ResnetTrainsBelow = new bool[level.Resnets.Length];
+            level.AttentionTrainsBelow = new bool[level.Resnets.Length];
+            for (int j = 0; j < level.Resnets.Length; j++)
+            {
+                level.ResnetTrainsBelow[j] = below |= Trains($"down_blocks.{i}.resnets.{j}.");
+                level.AttentionTrainsBelow[j] = below |= Trains($"down_blocks.{i}.attentions.{j}.");
+            }
+            level.DownTrainsBelow = below |= Trains($"down_blocks.{i}.downsamplers.");
+        }
+    }
+
+    /// <summary>
+    /// A second model over the same parameters (weights and gradients) with its own saved activations, so two
+    /// forwards can each keep theirs for a backward (DoCo: one per loss, each over the half of the batch it
+    /// differentiates). The BOS detach is copied; later changes to either are not shared.
+    /// </summary>
+    public UNet2DConditionModel Twin() => new(Config, Parameters) { DetachBosKeyValue = DetachBosKeyValue };
 
     /// <summary>Every cross-attention (attn2) module, down, mid, up.</summary>
     public IEnumerable<Attention> CrossAttentions =>
@@ -275,7 +313,9 @@ public sealed class UNet2DConditionModel
 
     /// <summary>
     /// Back-propagates dε̂ into the trainable parameters' gradients (accumulated), and optionally into
-    /// dlatents and dencoderHiddenStates (both overwritten; None skips them).
+    /// dlatents and dencoderHiddenStates (both overwritten; None skips them). When neither is wanted and the time
+    /// embedding is frozen, the backward stops below the lowest trainable module of the down path: nothing there
+    /// has a gradient to receive (a key/value subset leaves the first down level and resnet untouched).
     /// </summary>
     public void Backward(Workspace w, Tensor dEps, Tensor dLatents, Tensor dEncoderHiddenStates)
     {
@@ -317,19 +357,23 @@ public sealed class UNet2DConditionModel
             dh = _midAttention.Backward(w, dh, dEncoderHiddenStates);
             dh = _midResnets[0].Backward(w, dh, dEmbSilu);
         }
+        bool whole = !dLatents.IsNone || !dEncoderHiddenStates.IsNone || timeTrains;
         int k = _skips.Count - 1;
         for (int i = _down.Length - 1; i >= 0; i--)
         {
             var level = _down[i];
             if (level.Down is { } down)
             {
+                if (!whole && !level.DownTrainsBelow) return;
                 ops.Add(dh, dh, dSkips[k--]);
                 dh = down.Backward(w, dh);
             }
             for (int j = level.Resnets.Length - 1; j >= 0; j--)
             {
+                if (!whole && !level.AttentionTrainsBelow[j]) return;
                 ops.Add(dh, dh, dSkips[k--]);
                 if (level.Attentions[j] is { } attn) dh = attn.Backward(w, dh, dEncoderHiddenStates);
+                if (!whole && !level.ResnetTrainsBelow[j]) return;
                 dh = level.Resnets[j].Backward(w, dh, dEmbSilu);
             }
         }

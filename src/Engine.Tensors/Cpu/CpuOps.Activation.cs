@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Engine.Tensors;
 
 namespace Engine.Cpu;
@@ -8,8 +9,6 @@ namespace Engine.Cpu;
 /// </summary>
 public sealed partial class CpuOps
 {
-    private const float InvSqrt2 = 0.707106781186547524f;
-    private const float InvSqrt2Pi = 0.398942280401432678f;
     private const float QuickGeluAlpha = 1.702f;
 
     // ---- SiLU: y = x·σ(x);  y' = σ(x)·(1 + x·(1 - σ(x)))
@@ -20,12 +19,12 @@ public sealed partial class CpuOps
 
     private struct SiluF : IPointwise
     {
-        public static float F(float x) => x * Sigmoid(x);
+        public static Vector256<float> F(Vector256<float> x) => x * VectorMath.Sigmoid(x);
 
-        public static float DF(float x)
+        public static Vector256<float> DF(Vector256<float> x)
         {
-            float s = Sigmoid(x);
-            return s * (1f + x * (1f - s));
+            var s = VectorMath.Sigmoid(x);
+            return s * (Vector256<float>.One + x * (Vector256<float>.One - s));
         }
     }
 
@@ -37,9 +36,9 @@ public sealed partial class CpuOps
 
     private struct GeluF : IPointwise
     {
-        public static float F(float x) => Gelu(x);
+        public static Vector256<float> F(Vector256<float> x) => VectorMath.Gelu(x);
 
-        public static float DF(float x) => GeluGrad(x);
+        public static Vector256<float> DF(Vector256<float> x) => VectorMath.GeluGrad(x);
     }
 
     // ---- quick GELU (CLIP): y = x·σ(1.702x);  y' = σ + 1.702·x·σ(1 - σ)
@@ -50,31 +49,38 @@ public sealed partial class CpuOps
 
     private struct QuickGeluF : IPointwise
     {
-        public static float F(float x) => x * Sigmoid(QuickGeluAlpha * x);
+        public static Vector256<float> F(Vector256<float> x) => x * VectorMath.Sigmoid(Vector256.Create(QuickGeluAlpha) * x);
 
-        public static float DF(float x)
+        public static Vector256<float> DF(Vector256<float> x)
         {
-            float s = Sigmoid(QuickGeluAlpha * x);
-            return s + QuickGeluAlpha * x * s * (1f - s);
+            var alpha = Vector256.Create(QuickGeluAlpha);
+            var s = VectorMath.Sigmoid(alpha * x);
+            return s + alpha * x * s * (Vector256<float>.One - s);
         }
     }
 
     // ---- GEGLU (diffusers): x [rows, 2C] = (hidden | gate), y = hidden·gelu(gate)
     //      dhidden = dy·gelu(gate), dgate = dy·hidden·gelu'(gate)
 
-    public void GegluForward(Tensor y, Tensor x)
+    public unsafe void GegluForward(Tensor y, Tensor x)
     {
         int c = CheckGeglu(y, nameof(y), x);
         nint py = y.Ptr, px = x.Ptr;
         RowsParallel(x.Numel / (2L * c), c, row =>
         {
-            var xr = Flat.Span(px, row * 2 * c, 2 * c);
-            var yr = Flat.Span(py, row * c, c);
-            for (int j = 0; j < c; j++) yr[j] = xr[j] * Gelu(xr[c + j]);
+            float* xr = (float*)px + row * 2 * c, yr = (float*)py + row * c;
+            int j = 0;
+            for (; j + 8 <= c; j += 8)
+                Vector256.Store(Vector256.Load(xr + j) * VectorMath.Gelu(Vector256.Load(xr + c + j)), yr + j);
+            if (j < c)
+            {
+                int n = c - j;
+                VectorMath.StoreFirst(VectorMath.LoadFirst(xr + j, n) * VectorMath.Gelu(VectorMath.LoadFirst(xr + c + j, n)), yr + j, n);
+            }
         });
     }
 
-    public void GegluBackward(Tensor dx, Tensor dy, Tensor x)
+    public unsafe void GegluBackward(Tensor dx, Tensor dy, Tensor x)
     {
         int c = CheckGeglu(dy, nameof(dy), x);
         Flat.CheckF32(dx, nameof(dx));
@@ -82,17 +88,27 @@ public sealed partial class CpuOps
         nint pdx = dx.Ptr, pdy = dy.Ptr, px = x.Ptr;
         RowsParallel(x.Numel / (2L * c), c, row =>
         {
-            var xr = Flat.Span(px, row * 2 * c, 2 * c);
-            var dxr = Flat.Span(pdx, row * 2 * c, 2 * c);
-            var dyr = Flat.Span(pdy, row * c, c);
-            for (int j = 0; j < c; j++)
+            float* xr = (float*)px + row * 2 * c, dxr = (float*)pdx + row * 2 * c, dyr = (float*)pdy + row * c;
+            int j = 0;
+            for (; j + 8 <= c; j += 8)
             {
-                float h = xr[j], g = xr[c + j], d = dyr[j];
-                dxr[j] = d * Gelu(g);
-                dxr[c + j] = d * h * GeluGrad(g);
+                var (dh, dg) = GegluGrad(Vector256.Load(xr + j), Vector256.Load(xr + c + j), Vector256.Load(dyr + j));
+                Vector256.Store(dh, dxr + j);
+                Vector256.Store(dg, dxr + c + j);
+            }
+            if (j < c)
+            {
+                int n = c - j;
+                var (dh, dg) = GegluGrad(VectorMath.LoadFirst(xr + j, n), VectorMath.LoadFirst(xr + c + j, n), VectorMath.LoadFirst(dyr + j, n));
+                VectorMath.StoreFirst(dh, dxr + j, n);
+                VectorMath.StoreFirst(dg, dxr + c + j, n);
             }
         });
     }
+
+    /// <summary>(dhidden, dgate) = (dy·gelu(gate), dy·hidden·gelu'(gate)).</summary>
+    private static (Vector256<float> DHidden, Vector256<float> DGate) GegluGrad(Vector256<float> h, Vector256<float> g, Vector256<float> d) =>
+        (d * VectorMath.Gelu(g), d * h * VectorMath.GeluGrad(g));
 
     // ---- LeakyReLU (torch: x > 0 ? x : slope·x; the gradient at 0 is slope)
 
@@ -161,24 +177,18 @@ public sealed partial class CpuOps
         return x >= 0 ? 1f / (1f + e) : e / (1f + e);
     }
 
-    internal static float Gelu(float x) => 0.5f * x * (1f + Erf.Of(x * InvSqrt2));
-
-    internal static float GeluGrad(float x)
-    {
-        float cdf = 0.5f * (1f + Erf.Of(x * InvSqrt2));
-        float pdf = InvSqrt2Pi * MathF.Exp(-0.5f * x * x);
-        return cdf + x * pdf;
-    }
-
-    /// <summary>A point-wise function and its derivative; static abstract so the JIT inlines them into the loops.</summary>
+    /// <summary>
+    /// A point-wise function and its derivative on eight lanes; static abstract so the JIT inlines them into the loops.
+    /// A ragged tail goes through the same code on a zero-padded copy, so every element sees the same arithmetic.
+    /// </summary>
     private interface IPointwise
     {
-        static abstract float F(float x);
+        static abstract Vector256<float> F(Vector256<float> x);
 
-        static abstract float DF(float x);
+        static abstract Vector256<float> DF(Vector256<float> x);
     }
 
-    private void Map<TF>(Tensor y, Tensor x)
+    private unsafe void Map<TF>(Tensor y, Tensor x)
         where TF : struct, IPointwise
     {
         Flat.CheckF32(y, nameof(y));
@@ -187,24 +197,29 @@ public sealed partial class CpuOps
         nint py = y.Ptr, px = x.Ptr;
         ForChunks(x.Numel, (start, len) =>
         {
-            var ys = Flat.Span(py, start, len);
-            var xs = Flat.Span(px, start, len);
-            for (int i = 0; i < len; i++) ys[i] = TF.F(xs[i]);
+            float* ys = (float*)py + start, xs = (float*)px + start;
+            int i = 0;
+            for (; i + 8 <= len; i += 8) Vector256.Store(TF.F(Vector256.Load(xs + i)), ys + i);
+            if (i < len) VectorMath.StoreFirst(TF.F(VectorMath.LoadFirst(xs + i, len - i)), ys + i, len - i);
         });
     }
 
     /// <summary>dx = dy · f'(x).</summary>
-    private void MapGrad<TF>(Tensor dx, Tensor dy, Tensor x)
+    private unsafe void MapGrad<TF>(Tensor dx, Tensor dy, Tensor x)
         where TF : struct, IPointwise
     {
         CheckGrad(dx, dy, x);
         nint pdx = dx.Ptr, pdy = dy.Ptr, px = x.Ptr;
         ForChunks(x.Numel, (start, len) =>
         {
-            var d = Flat.Span(pdx, start, len);
-            var g = Flat.Span(pdy, start, len);
-            var xs = Flat.Span(px, start, len);
-            for (int i = 0; i < len; i++) d[i] = g[i] * TF.DF(xs[i]);
+            float* d = (float*)pdx + start, g = (float*)pdy + start, xs = (float*)px + start;
+            int i = 0;
+            for (; i + 8 <= len; i += 8) Vector256.Store(Vector256.Load(g + i) * TF.DF(Vector256.Load(xs + i)), d + i);
+            if (i < len)
+            {
+                int n = len - i;
+                VectorMath.StoreFirst(VectorMath.LoadFirst(g + i, n) * TF.DF(VectorMath.LoadFirst(xs + i, n)), d + i, n);
+            }
         });
     }
 

@@ -22,4 +22,8 @@ public sealed partial class CpuOps
     /// <summary>The same on raw pointers, for ops (conv) that multiply views into their own workspaces.</summary>
     internal unsafe void Gemm(float* c, float* a, float* b, in GemmSpec spec) =>
         SgemmDriver.Run(GemmKernel, spec, a, b, c, Workers);
+
+    /// <summary>The same on <paramref name="workers"/>' share of the threads (a conv lane's).</summary>
+    internal unsafe void Gemm(float* c, float* a, float* b, in GemmSpec spec, ParallelOptions workers) =>
+        SgemmDriver.Run(GemmKernel, spec, a, b, c, workers);
 }

@@ -1,4 +1,5 @@
 using Engine.Ops;
+using Engine.Ops.Profiling;
 using Engine.Tensors;
 
 namespace Engine.Cpu;
@@ -7,7 +8,7 @@ namespace Engine.Cpu;
 /// The CPU backend: TensorPrimitives for element-wise work, a blocked SIMD SGEMM, Parallel.For over
 /// rows and batches. Each op family lives in its own partial file (CpuOps.Gemm.cs, CpuOps.Conv.cs, ...).
 /// </summary>
-public sealed partial class CpuOps : IOps
+public sealed partial class CpuOps : IOps, IPhaseTimer
 {
     public CpuOps(int threads = 0)
     {

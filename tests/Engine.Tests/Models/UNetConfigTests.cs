@@ -48,6 +48,117 @@ public class UNetConfigTests
     }
 
     [Fact]
+    public void Backward_StopsBelowTheLowestTrainableModule_WithTheSameGradients()
+    {
+        // The world's layout: a plain first level, cross-attention below it; only the cross-attention keys and
+        // values train. Without dlatents the backward ends at the lowest attention: the first level's resnet and
+        // downsampler and the next level's resnet do no work, and the trained gradients are the same bits.
+        var config = new UNetConfig
+        {
+            InChannels = 3,
+            OutChannels = 3,
+            SampleSize = 16,
+            BlockOutChannels = [16, 32, 32],
+            LayersPerBlock = 1,
+            DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+            UpBlockTypes = ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+            NumAttentionHeads = [2, 4, 4],
+            CrossAttentionDim = 24,
+            NormNumGroups = 8,
+        };
+        using var weights = new NativeArena();
+        using var act = new NativeArena();
+        using var grad = new NativeArena();
+        var profile = new Engine.Ops.Profiling.OpProfile();
+        var ops = new Engine.Ops.Profiling.ProfilingOps(new CpuOps(), profile);
+        var model = new UNet2DConditionModel(config, weights, n => n.Contains("attn2.to_k") || n.Contains("attn2.to_v"));
+        RandomInit.Fill(ops, model.Parameters, 1);
+        var x = weights.Alloc(new Shape(2, 3, 16, 16));
+        var ehs = weights.Alloc(new Shape(2, 5, 24));
+        ops.RandomNormal(x, 2, 0);
+        ops.RandomNormal(ehs, 3, 0);
+        var w = new Workspace(ops, act, grad);
+        var eps = model.Forward(w, x, [10f, 500f], ehs);
+
+        (float[] Grads, long ConvBackwards) Backward(Tensor dLatents)
+        {
+            ops.Fill(model.Parameters.Grads, 0f);
+            profile.Clear();
+            var mark = w.Gradients.Mark();
+            model.Backward(w, eps, dLatents, Tensor.None);
+            w.Gradients.Release(mark);
+            return (model.Parameters.Grads.AsSpan().ToArray(), profile.Calls(Engine.Ops.Profiling.OpFamily.ConvBackward));
+        }
+        var stopped = Backward(Tensor.None);
+        var whole = Backward(weights.Alloc(x.Shape));
+        Assert.Contains(stopped.Grads, v => v != 0);
+        Engine.Tests.Testing.Close.Bitwise("trained gradients", stopped.Grads, whole.Grads);
+        // Skipped: level 0's resnet (conv1, conv2) and downsampler, level 1's resnet (conv1, conv2, 1×1 shortcut),
+        // and conv_in: 7 of the whole backward's convolutions.
+        Assert.Equal(whole.ConvBackwards - 7, stopped.ConvBackwards);
+    }
+
+    [Fact]
+    public void Twin_HalfBatchPasses_MatchOnePassOverBoth()
+    {
+        // DoCo's trainable pass: one forward per half (the twin keeps the second half's activations) must give the
+        // same ε̂ bits as one forward of both halves, and a backward over one half the gradient of a backward over
+        // both with the other half's dε̂ zero (equal up to the order of the sums over samples).
+        var config = new UNetConfig
+        {
+            InChannels = 3,
+            OutChannels = 3,
+            SampleSize = 16,
+            BlockOutChannels = [16, 32, 32],
+            LayersPerBlock = 1,
+            DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+            UpBlockTypes = ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+            NumAttentionHeads = [2, 4, 4],
+            CrossAttentionDim = 24,
+            NormNumGroups = 8,
+        };
+        using var weights = new NativeArena();
+        using var act = new NativeArena();
+        using var grad = new NativeArena();
+        var ops = new CpuOps();
+        var model = new UNet2DConditionModel(config, weights, n => n.Contains("attn2.to_k") || n.Contains("attn2.to_v"));
+        RandomInit.Fill(ops, model.Parameters, 1);
+        var twin = model.Twin();
+        var x = weights.Alloc(new Shape(4, 3, 16, 16));
+        var ehs = weights.Alloc(new Shape(4, 5, 24));
+        var dEps = weights.Alloc(x.Shape);
+        ops.RandomNormal(x, 2, 0);
+        ops.RandomNormal(ehs, 3, 0);
+        ops.RandomNormal(dEps, 4, 0);
+        float[] t = [10f, 500f, 250f, 999f];
+        var w = new Workspace(ops, act, grad);
+        long half = x.Numel / 2, halfText = ehs.Numel / 2;
+
+        float[] Grads(UNet2DConditionModel m, Tensor d)
+        {
+            ops.Fill(m.Parameters.Grads, 0f);
+            var mark = w.Gradients.Mark();
+            m.Backward(w, d, Tensor.None, Tensor.None);
+            w.Gradients.Release(mark);
+            return m.Parameters.Grads.AsSpan().ToArray();
+        }
+
+        var both = model.Forward(w, x, t, ehs).AsSpan().ToArray();
+        var zeroFirst = weights.Alloc(x.Shape);
+        ops.Copy(zeroFirst, dEps);
+        ops.Fill(zeroFirst.Slice(0, (int)half), 0f);
+        var gBoth = Grads(model, zeroFirst);
+
+        w.Activations.Reset();
+        var first = model.Forward(w, x.Slice(0, 2, 3, 16, 16), t.AsSpan(0, 2), ehs.Slice(0, 2, 5, 24));
+        var second = twin.Forward(w, x.Slice(half, 2, 3, 16, 16), t.AsSpan(2, 2), ehs.Slice(halfText, 2, 5, 24));
+        Engine.Tests.Testing.Close.Bitwise("ε̂ of the halves", [.. first.AsSpan(), .. second.AsSpan()], both);
+        var gSecond = Grads(twin, dEps.Slice(half, 2, 3, 16, 16));
+        Assert.Contains(gSecond, v => v != 0);
+        Engine.Tests.Testing.Close.Assert("second half's gradient", gSecond, gBoth, 1e-4, 1e-6);
+    }
+
+    [Fact]
     public void Sd15Defaults_DeclareTheKnownParameterCount()
     {
         var declared = UNet2DConditionModel.Declare(new UNetConfig());

@@ -1,3 +1,4 @@
+using Engine.Tensors;
 using Engine.Tests.Testing;
 using static Engine.Tests.Reference.ActivationReference;
 
@@ -70,6 +71,57 @@ public class ActivationTests
         var y = h.Zeros(n);
         h.Ops.GeluForward(y, h.Tensor(x, n));
         Close.Assert("gelu grid", y.AsSpan(), x.Select(Gelu).ToArray(), 2e-6, 1e-6);
+    }
+
+    [Fact]
+    public void SiluAndQuickGelu_AccurateOverTheWholeRange()
+    {
+        // The vector e^x behind σ, on a dense grid out to where e^-|x| is subnormal (|x| > 87) and then zero
+        // (|x| > 104): forward and the analytic derivative against double.
+        using var h = new OpHarness();
+        int n = 8001;
+        var x = Enumerable.Range(0, n).Select(i => (double)(float)(-120 + 240.0 * i / (n - 1))).ToArray();
+        var ones = Enumerable.Repeat(1.0, n).ToArray();
+        double SiluGrad(double v) => Sigmoid(v) * (1 + v * (1 - Sigmoid(v)));
+        // Quick GELU's σ argument is the float product 1.702f·x: its rounding alone moves e^(1.702x) by up to
+        // |1.702x|·2⁻²⁴ relative (5e-6 near the subnormals), so the reference starts from that same product.
+        double Arg(double v) => 1.702f * (float)v;
+        double QuickGeluF(double v) => v * Sigmoid(Arg(v));
+        double QuickGeluGrad(double v) => Sigmoid(Arg(v)) + Arg(v) * Sigmoid(Arg(v)) * (1 - Sigmoid(Arg(v)));
+        var y = h.Zeros(n);
+        h.Ops.SiluForward(y, h.Tensor(x, n));
+        Close.Assert("silu grid", y.AsSpan(), x.Select(Silu).ToArray(), 1e-6, 1e-30);
+        h.Ops.SiluBackward(y, h.Tensor(ones, n), h.Tensor(x, n));
+        Close.Assert("silu' grid", y.AsSpan(), x.Select(SiluGrad).ToArray(), 1e-6, 2e-7);
+        h.Ops.QuickGeluForward(y, h.Tensor(x, n));
+        Close.Assert("quick gelu grid", y.AsSpan(), x.Select(QuickGeluF).ToArray(), 1e-6, 1e-30);
+        h.Ops.QuickGeluBackward(y, h.Tensor(ones, n), h.Tensor(x, n));
+        Close.Assert("quick gelu' grid", y.AsSpan(), x.Select(QuickGeluGrad).ToArray(), 1e-6, 2e-7);
+    }
+
+    [Fact]
+    public void Activations_ElementDependsOnlyOnItsValue()
+    {
+        // Eight lanes at a time with a zero-padded ragged tail: an element gives the same bits whether it falls in
+        // a full vector or in the tail, so slicing the input one element later changes nothing.
+        int n = 29;
+        var x = OpHarness.Randn(n, 11, scale: 3);
+        var dy = OpHarness.Randn(n, 12);
+        float[] Run(double[] xs, double[] dys)
+        {
+            using var h = new OpHarness();
+            int m = xs.Length;
+            Tensor tx = h.Tensor(xs, m), tdy = h.Tensor(dys, m), y = h.Zeros(m), dx = h.Zeros(m), g = h.Zeros(m), dg = h.Zeros(m);
+            h.Ops.SiluForward(y, tx);
+            h.Ops.SiluBackward(dx, tdy, tx);
+            h.Ops.GeluForward(g, tx);
+            h.Ops.GeluBackward(dg, tdy, tx);
+            return [.. y.AsSpan(), .. dx.AsSpan(), .. g.AsSpan(), .. dg.AsSpan()];
+        }
+        var whole = Run(x, dy);
+        var shifted = Run(x[3..], dy[3..]);
+        for (int k = 0; k < 4; k++)
+            Close.Bitwise($"output {k} shifted by 3", whole.AsSpan(k * n + 3, n - 3), shifted.AsSpan(k * (n - 3), n - 3));
     }
 
     private static double[] GegluReference(double[] x, int rows, int c)

@@ -39,6 +39,10 @@ public class ConvTests
         { "1x1 s2", Conv2dSpec.Square(1, 3, 7, 5, 2, 1, 2, 0) },
         { "3x3 s2 p1 W=1", Conv2dSpec.Square(1, 2, 5, 1, 3, 3, 2, 1) },
         { "3x3 s1 p1 13x13 K=1", Conv2dSpec.Square(1, 4, 13, 13, 1, 3, 1, 1) },
+        // Stride 1 with OutW = W unfolds and folds whole shifted runs of the plane: shifts wider than the row, and
+        // an asymmetric kernel with shifts of ±2.
+        { "3x3 s1 p1 W=1", Conv2dSpec.Square(2, 2, 5, 1, 3, 3, 1, 1) },
+        { "1x5 s1 p(0,2)", new Conv2dSpec(1, 2, 4, 6, 3, 1, 5, 1, 1, 0, 2) },
     };
 
     [Theory]
@@ -161,6 +165,39 @@ public class ConvTests
         Close.Assert($"conv {name} banded dbias", got[2], eb, 1e-4, 1e-5);
     }
 
+    public static TheoryData<string, Conv2dSpec> GroupGeometries() => new()
+    {
+        // P = 100: six images per group (GroupColumns 512), so 13 images make groups of 6, 6 and 1.
+        { "3x3 s1 p1 10x10 N=13", Conv2dSpec.Square(13, 3, 10, 10, 4, 3, 1, 1) },
+        // P = 4 (a PatchGAN's last layers): every image in one group, a GEMM with K = N·P for dweight.
+        { "4x4 s2 p1 4x4 N=9", Conv2dSpec.Square(9, 5, 4, 4, 6, 4, 2, 1) },
+        // P = 576 ≥ 512: one image per group, three groups.
+        { "3x3 s1 p1 24x24 N=3", Conv2dSpec.Square(3, 2, 24, 24, 3, 3, 1, 1) },
+    };
+
+    [Theory]
+    [MemberData(nameof(GroupGeometries))]
+    public void Conv2d_ImageGroups_MatchReference(string name, Conv2dSpec s)
+    {
+        // Three threads: groups run in parallel lanes for forward and dx; dweight sums the groups in order.
+        using var h = new OpHarness(3);
+        var x = OpHarness.Randn(s.N * s.C * s.H * s.W, 41);
+        var w = OpHarness.Randn(s.K * s.C * s.R * s.S, 42, 0.5);
+        var b = OpHarness.Randn(s.K, 43);
+        var dy = OpHarness.Randn(s.N * s.K * s.OutH * s.OutW, 44);
+        var y = h.Zeros(s.YShape.ToArray());
+        y.AsSpan().Fill(float.NaN); // overwritten, never read
+        h.Ops.Conv2dForward(y, h.Tensor(x, s.XShape.ToArray()), h.Tensor(w, s.WeightShape.ToArray()), h.Tensor(b, s.K), s);
+        Close.Assert($"conv {name}", y.AsSpan(), Reference(s, x, w, b), 1e-4, 1e-5);
+        h.Ops.Conv2dForward(y, h.Tensor(x, s.XShape.ToArray()), h.Tensor(w, s.WeightShape.ToArray()), Engine.Tensors.Tensor.None, s);
+        Close.Assert($"conv {name} no bias", y.AsSpan(), Reference(s, x, w, null), 1e-4, 1e-5);
+        var got = Backward(h, s, x, w, dy);
+        var (ex, ew, eb) = ReferenceBackward(s, x, w, dy);
+        Close.Assert($"conv {name} dx", got[0], ex, 1e-4, 1e-5);
+        Close.Assert($"conv {name} dweight", got[1], ew, 1e-4, 1e-4);
+        Close.Assert($"conv {name} dbias", got[2], eb, 1e-4, 1e-4);
+    }
+
     [Fact]
     public void Conv2d_Backward_AccumulatesParameterGradients()
     {
@@ -211,10 +248,13 @@ public class ConvTests
         h.Ops.Conv2dBackward(none, none, none, tdy, none, none, s); // nothing to do, nothing read
     }
 
-    [Fact]
-    public void Conv2d_Deterministic_AcrossThreadCounts()
+    [Theory]
+    [InlineData(2, 24, 19, 21)] // one group of two images, its GEMMs split over the threads
+    [InlineData(13, 3, 10, 10)] // groups of 6, 6 and 1 images in parallel lanes
+    [InlineData(5, 4, 24, 23)] // one image per group, five groups over the lanes
+    public void Conv2d_Deterministic_AcrossThreadCounts(int n, int c, int height, int width)
     {
-        var s = Conv2dSpec.Square(2, 24, 19, 21, 40, 3, 1, 1);
+        var s = Conv2dSpec.Square(n, c, height, width, 40, 3, 1, 1);
         var x = OpHarness.Randn(s.N * s.C * s.H * s.W, 15);
         var w = OpHarness.Randn(s.K * s.C * s.R * s.S, 16);
         var b = OpHarness.Randn(s.K, 17);
@@ -227,9 +267,14 @@ public class ConvTests
             return [y.AsSpan().ToArray(), .. Backward(h, s, x, w, dy)];
         }
         var r1 = Run(1);
+        var r2 = Run(2);
         var r3 = Run(3);
         string[] names = ["y", "dx", "dweight", "dbias"];
-        for (int i = 0; i < names.Length; i++) Close.Bitwise($"conv {names[i]} 1 vs 3 threads", r1[i], r3[i]);
+        for (int i = 0; i < names.Length; i++)
+        {
+            Close.Bitwise($"conv {names[i]} 1 vs 2 threads", r1[i], r2[i]);
+            Close.Bitwise($"conv {names[i]} 1 vs 3 threads", r1[i], r3[i]);
+        }
     }
 
     [Fact]

@@ -38,8 +38,11 @@ public class ProfilingOpsTests
         Assert.Equal(1024, profile.Flops(OpFamily.Gemm));
         Assert.Equal(9720, profile.Flops(OpFamily.ConvForward));
         Assert.Equal(1024, profile.Bytes(OpFamily.Elementwise));
+        // The CPU times its im2col apart: the 27 × 36 column matrix, written once and read once (8 bytes a float).
+        Assert.Equal(8 * 27 * 36, profile.Bytes(OpFamily.Im2Col));
         Assert.Contains("| Gemm | 1 |", table);
         Assert.Contains("| ConvForward | 1 |", table);
+        Assert.Contains("| Im2Col | 1 |", table);
         Assert.DoesNotContain("AttentionForward", table);
     }
 

@@ -34,6 +34,8 @@ public sealed class OpProfile
 
     public double Seconds(OpFamily f) => _seconds[(int)f];
 
+    public long Calls(OpFamily f) => _calls[(int)f];
+
     public double Flops(OpFamily f) => _flops[(int)f];
 
     public double Bytes(OpFamily f) => _bytes[(int)f];

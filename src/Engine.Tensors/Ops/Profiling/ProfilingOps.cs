@@ -8,7 +8,8 @@ namespace Engine.Ops.Profiling;
 /// An <see cref="IOps"/> that runs every op on another backend and adds its wall time, FLOPs (GEMM, convolution,
 /// attention) or bytes touched (everything else: each tensor argument read or written once) to an
 /// <see cref="OpProfile"/> under its family. On a GPU each op is followed by a synchronize, so its time is its device
-/// time (and the run is slower than an unprofiled one); the CPU runs ops as they are called.
+/// time (and the run is slower than an unprofiled one); the CPU runs ops as they are called. A backend that times
+/// its convolutions' im2col/col2im (<see cref="IPhaseTimer"/>) has that part charged to <see cref="OpFamily.Im2Col"/>.
 /// Generated member for member from the IOps families, so a new op fails to compile here until it is given a family.
 /// </summary>
 public sealed class ProfilingOps(IOps inner, OpProfile profile) : IOps
@@ -35,6 +36,23 @@ public sealed class ProfilingOps(IOps inner, OpProfile profile) : IOps
     {
         _inner.Synchronize();
         Profile.Add(family, Stopwatch.GetElapsedTime(start).TotalSeconds, flops, bytes);
+    }
+
+    private (double Seconds, double Bytes) Im2ColSoFar() => _inner is IPhaseTimer p ? p.Im2Col : default;
+
+    /// <summary>A convolution: its im2col/col2im, where the backend times them, to <see cref="OpFamily.Im2Col"/>.</summary>
+    private void StopConv(OpFamily family, long start, double flops, (double Seconds, double Bytes) before)
+    {
+        _inner.Synchronize();
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var after = Im2ColSoFar();
+        if (after.Bytes > before.Bytes)
+        {
+            double im2col = Math.Min(seconds, after.Seconds - before.Seconds);
+            Profile.Add(OpFamily.Im2Col, im2col, 0, after.Bytes - before.Bytes);
+            seconds -= im2col;
+        }
+        Profile.Add(family, seconds, flops, 0);
     }
 
     private static double ConvFlops(in Conv2dSpec s) => 2.0 * s.N * s.K * s.OutH * s.OutW * s.C * s.R * s.S;
@@ -175,16 +193,18 @@ public sealed class ProfilingOps(IOps inner, OpProfile profile) : IOps
 
     public void Conv2dForward(Tensor y, Tensor x, Tensor weight, Tensor bias, in Conv2dSpec spec)
     {
+        var im2col = Im2ColSoFar();
         long t = Start();
         _inner.Conv2dForward(y, x, weight, bias, in spec);
-        Stop(OpFamily.ConvForward, t, ConvFlops(spec), 0);
+        StopConv(OpFamily.ConvForward, t, ConvFlops(spec), im2col);
     }
 
     public void Conv2dBackward(Tensor dx, Tensor dweight, Tensor dbias, Tensor dy, Tensor x, Tensor weight, in Conv2dSpec spec)
     {
+        var im2col = Im2ColSoFar();
         long t = Start();
         _inner.Conv2dBackward(dx, dweight, dbias, dy, x, weight, in spec);
-        Stop(OpFamily.ConvBackward, t, ConvFlops(spec) * ((dx.IsNone ? 0 : 1) + (dweight.IsNone ? 0 : 1)), 0);
+        StopConv(OpFamily.ConvBackward, t, ConvFlops(spec) * ((dx.IsNone ? 0 : 1) + (dweight.IsNone ? 0 : 1)), im2col);
     }
 
     public void Add(Tensor y, Tensor a, Tensor b)
