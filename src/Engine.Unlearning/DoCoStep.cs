@@ -11,7 +11,7 @@ public sealed partial class ErasureTrainer
     /// One DoCo iteration (doco-spec §2.2 with the §7 defaults):
     /// batch [instance half: anchor image + target prompt; class half: anchor image + anchor prompt], uniform t per
     /// sample, x_t; θ₀'s anchor prediction ε̂_a on the instance half with its anchor captions (original weights swapped
-    /// in); the trainable forward on all 2B; x̂0 of both; after warm-up the generator update (L_adv through D, L_ret on
+    /// in); the trainable forward on all 2B, one forward per half; x̂0 of both; after warm-up the generator update (L_adv through D, L_ret on
     /// the class half, surgery or the plain weighted sum); then the discriminator update on the pre-update x̂0s.
     /// </summary>
     private StepRecord DoCoStep()

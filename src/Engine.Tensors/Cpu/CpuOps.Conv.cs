@@ -57,7 +57,8 @@ public sealed partial class CpuOps
         int g = (int)Math.Clamp(Math.Min((GroupColumns + p - 1) / p, MaxColumnFloats / (crs * p)), 1, s.N);
         int groups = (s.N + g - 1) / g;
         long laneFloats = (crs + s.K) * g * p;
-        int lanes = laneFloats <= LaneFloats ? Math.Min(Threads, groups) : 1;
+        // Lanes only for small groups, and no more of them than MaxColumnFloats holds (many-core machines).
+        int lanes = laneFloats <= LaneFloats ? (int)Math.Clamp(MaxColumnFloats / laneFloats, 1, Math.Min(Threads, groups)) : 1;
         var inner = lanes == 1 ? Workers : Threads / lanes > 1 ? new ParallelOptions { MaxDegreeOfParallelism = Threads / lanes } : OneThread;
         return new ConvPlan(g, groups, lanes, (laneFloats + 15) & ~15L, inner);
     }
