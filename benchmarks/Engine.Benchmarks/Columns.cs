@@ -4,7 +4,7 @@ using BenchmarkDotNet.Running;
 
 namespace Engine.Benchmarks;
 
-/// <summary>Throughput from the mean time and a per-case FLOP count (flop per ns = GFLOP/s).</summary>
+/// <summary>Throughput from the median time and a per-case FLOP count (flop per ns = GFLOP/s).</summary>
 public sealed class GflopsColumn(Func<BenchmarkCase, double> flops) : IColumn
 {
     public string Id => nameof(GflopsColumn);
@@ -21,14 +21,14 @@ public sealed class GflopsColumn(Func<BenchmarkCase, double> flops) : IColumn
 
     public UnitType UnitType => UnitType.Dimensionless;
 
-    public string Legend => "Floating-point operations (multiply and add counted separately) per second, from the mean time";
+    public string Legend => "Floating-point operations (multiply and add counted separately) per second, from the median time";
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         var stats = summary[benchmarkCase]?.ResultStatistics;
-        return stats is null ? "-" : (flops(benchmarkCase) / stats.Mean).ToString("F1");
+        return stats is null ? "-" : (flops(benchmarkCase) / stats.Median).ToString("F1");
     }
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
@@ -37,8 +37,9 @@ public sealed class GflopsColumn(Func<BenchmarkCase, double> flops) : IColumn
 }
 
 /// <summary>
-/// Our speed relative to a reference method with the same parameters: reference mean time / this mean time,
-/// so 1.10 means ours is 10 % faster. Shown on our rows only.
+/// Our speed relative to a reference method with the same parameters: reference median time / this median time,
+/// so 1.10 means ours is 10 % faster. Medians, because on a 2-core machine one preempted iteration moves a mean.
+/// Shown on our rows only.
 /// </summary>
 public sealed class SpeedRatioColumn(string ours, string reference) : IColumn
 {
@@ -56,7 +57,7 @@ public sealed class SpeedRatioColumn(string ours, string reference) : IColumn
 
     public UnitType UnitType => UnitType.Dimensionless;
 
-    public string Legend => $"Speed of {ours} relative to {reference} at the same parameters (> 1: {ours} is faster)";
+    public string Legend => $"Speed of {ours} relative to {reference} at the same parameters, from median times (> 1: {ours} is faster)";
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
 
@@ -67,7 +68,7 @@ public sealed class SpeedRatioColumn(string ours, string reference) : IColumn
             c.Descriptor.WorkloadMethod.Name == reference && c.Parameters.DisplayInfo == benchmarkCase.Parameters.DisplayInfo);
         var mine = summary[benchmarkCase]?.ResultStatistics;
         var theirs = other is null ? null : summary[other]?.ResultStatistics;
-        return mine is null || theirs is null ? "-" : (theirs.Mean / mine.Mean).ToString("F2");
+        return mine is null || theirs is null ? "-" : (theirs.Median / mine.Median).ToString("F2");
     }
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;

@@ -50,4 +50,23 @@ internal static unsafe partial class OpenBlas
     public static partial byte* GetConfig();
 
     public static string Config => Marshal.PtrToStringUTF8((nint)GetConfig()) ?? "?";
+
+    /// <summary>
+    /// After each call OpenBLAS's worker threads spin for 2^OPENBLAS_THREAD_TIMEOUT cycles (2^28 by default, about
+    /// 0.1 s) before they sleep. Timed back to back with ours on a 2-core machine, that spinning worker holds a core
+    /// during our next call, which then runs at one thread's speed (docs/benchmarks.md, "Why 2 threads varied").
+    /// This sets the variable in the native environment, where OpenBLAS reads it when it loads, unless the user set
+    /// it; so it must run before the first call into the library. Returns the value in force.
+    /// </summary>
+    public static string UseThreadTimeout(string value)
+    {
+        const string name = "OPENBLAS_THREAD_TIMEOUT";
+        if (Environment.GetEnvironmentVariable(name) is { } given) return given;
+        if (SetEnv(name, value, 0) != 0) throw new InvalidOperationException($"setenv {name} failed");
+        return value;
+    }
+
+    // .NET's Environment.SetEnvironmentVariable changes only the managed copy; a native library reads libc's.
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
 }

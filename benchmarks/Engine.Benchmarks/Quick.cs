@@ -40,7 +40,9 @@ public static unsafe partial class Quick
             Attention(threads, reps);
             return;
         }
-        Console.WriteLine($"OpenBLAS: {OpenBlas.Config}");
+        // Calls alternate with OpenBLAS's below; without this its spinning workers take a core from ours.
+        string timeout = OpenBlas.UseThreadTimeout("4");
+        Console.WriteLine($"OpenBLAS: {OpenBlas.Config}; OPENBLAS_THREAD_TIMEOUT={timeout}");
         Console.WriteLine();
         Console.WriteLine("| M×N×K | threads | ours GFLOP/s | OpenBLAS GFLOP/s | ours/OpenBLAS |");
         Console.WriteLine("|---|---:|---:|---:|---:|");

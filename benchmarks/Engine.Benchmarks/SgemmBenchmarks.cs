@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using Engine.Cpu;
 using Engine.Memory;
@@ -19,6 +20,7 @@ public unsafe class SgemmBenchmarks
     {
         public Config()
         {
+            AddColumn(StatisticColumn.Median);
             AddColumn(new GflopsColumn(c => GemmShapes.Flops((string)c.Parameters["Shape"])));
             AddColumn(new SpeedRatioColumn(nameof(Ours), nameof(OpenBlas)));
         }
