@@ -11,10 +11,10 @@
 #   standin-check  gpu-check, then the trimmed doco's real CUDA interop against the stand-in libcuda/libcublas
 #            (tests/StandIn, built here with g++; docs/gpu.md): the commands in $StandInCommands
 #   demo     the main job on the embedded default (see README)
-param(
-    [Parameter(Position = 0)][string]$Task = 'test',
-    [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
-)
+# A plain param block (no [Parameter] attributes) on purpose: an advanced script would add PowerShell's common
+# parameters, and then `build.ps1 demo --out x` fails as ambiguous (-OutVariable, -OutBuffer) instead of reaching doco.
+param([string]$Task = 'test')
+[string[]]$Rest = $args
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $Root = $PSScriptRoot
@@ -252,11 +252,20 @@ function Invoke-Demo {
     Invoke-Build
     $doco = Join-Path $Root "src/Engine.Cli/bin/$Configuration/net10.0/doco.dll"
     # The main job: erase "star" (anchor "circle") from the built-in model with DoCo, measure it before and after.
-    # Extra arguments go to doco erase (e.g. --quick, or --concept striped --anchor plain --type style).
-    $out = Join-Path $Root 'artifacts/demo/erase-star'
-    if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+    # Extra arguments go to doco erase (e.g. --quick, or --concept striped --anchor plain --type style). A given --out
+    # is the user's folder: passed on as it is, never cleared; only the default folder is made fresh.
+    $i = [array]::IndexOf($Rest, '--out')
+    if ($i -ge 0 -and $i + 1 -lt $Rest.Count) {
+        $out = $Rest[$i + 1]
+        $doArgs = $Rest
+    }
+    else {
+        $out = Join-Path $Root 'artifacts/demo/erase-star'
+        if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+        $doArgs = @('--out', $out) + $Rest
+    }
     Push-Location $Root
-    try { Invoke-Native 'doco erase' { dotnet $doco erase --out $out @Rest } }
+    try { Invoke-Native 'doco erase' { dotnet $doco erase @doArgs } }
     finally { Pop-Location }
     Write-Host "`ndemo: the erased model, report (ruler.md, ruler.json), before/after grid (grid.png), training plots and manifest are in $out"
 }
