@@ -1,4 +1,4 @@
-// DoCo's concept-preserving gradient ("gradient surgery"), fused; the spec is /work/shared/docs/doco-spec.md
+// DoCo's concept-preserving gradient ("gradient surgery"), fused; the spec is docs/doco-spec.md
 // §4 (procedure) and §7.2/§7.4 (choices). Its CPU twin, the reference, is Engine.Cpu.GradientSurgery.
 //
 // Inputs: the flat unlearning gradient g_u (from L_adv), the flat retain gradient g_r (from L_ret), both
