@@ -2,9 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using Engine.Cli.Bench;
 using Engine.Diffusion.Training;
+using Engine.Memory;
 using Engine.Models;
 using Engine.Models.Clip;
 using Engine.Models.Unet;
+using Engine.Ops;
 using Engine.Ops.Profiling;
 using Engine.World;
 
@@ -97,12 +99,15 @@ internal static class BenchCommand
         double mean = times.Average(t => t.Total);
         long peakRss = PeakRssBytes();
         output.WriteLine($"time per training step: {mean:F3} s (mean of {steps}; text {times.Average(t => t.Text):F3}, unet forward {times.Average(t => t.Forward):F3}, unet backward {times.Average(t => t.Backward):F3}, text backward {times.Average(t => t.TextBackward):F3})");
-        output.WriteLine($"memory: parameters+inputs {Gb(parameters.Peak)}, activations {Gb(activations.Peak)}, gradients {Gb(gradients.Peak)}; process peak RSS {Gb(peakRss)}");
+        output.WriteLine($"memory: parameters+inputs {Gb(parameters.Peak)}, activations {Gb(activations.Peak)}, gradients {Gb(gradients.Peak)}; process peak RSS {Gb(peakRss)}{DevicePeak(ops)}");
         if (profile) output.WriteLine(opProfile.Table(Roofline.Measure(ops), steps));
         return 0;
     }
 
     internal static string Gb(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):F2} GiB";
+
+    /// <summary>"; device peak N GiB" for a backend that holds device memory (CUDA), else nothing.</summary>
+    internal static string DevicePeak(IOps ops) => ops is IDeviceMemoryMeter m ? $"; device peak {Gb(m.DevicePeakBytes)}" : "";
 
     /// <summary>VmHWM from /proc (Linux); 0 elsewhere.</summary>
     internal static long PeakRssBytes()

@@ -75,7 +75,7 @@ internal static class BenchDocoCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"time per DoCo step: {records.Average(x => x.Total):F3} s (mean of {steps}; anchor pass {Mean(r => r.AnchorSeconds):F3}, trainable pass {Mean(r => r.TrainableSeconds):F3}, " +
             $"backward ×2 {Mean(r => r.BackwardSeconds):F3}, discriminator {Mean(r => r.DiscriminatorSeconds):F3}, surgery {Mean(r => r.SurgerySeconds):F4}, optimizer {Mean(r => r.OptimizerSeconds):F4})"));
-        output.WriteLine($"memory: process peak RSS {BenchCommand.Gb(BenchCommand.PeakRssBytes())}");
+        output.WriteLine($"memory: process peak RSS {BenchCommand.Gb(BenchCommand.PeakRssBytes())}{BenchCommand.DevicePeak(device)}");
         if (profile) output.WriteLine(opProfile.Table(Roofline.Measure(device), steps));
         return 0;
     }

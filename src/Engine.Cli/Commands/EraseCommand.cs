@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Engine.Diffusion.Pipelines;
 using Engine.Diffusion.Schedulers;
+using Engine.Memory;
 using Engine.Models.Loading;
 using Engine.Models.Text;
 using Engine.Unlearning;
@@ -408,7 +409,7 @@ internal static class EraseCommand
             if (code != 0) return code;
         }
         // Last, so that the page sees every file the run wrote.
-        output.WriteLine($"erase: wrote {Engine.Reports.Pages.RunReport.Write(o.Out, new(commandClock.Elapsed.TotalSeconds, BenchCommand.PeakRssBytes(), ops.Name))}");
+        output.WriteLine($"erase: wrote {Engine.Reports.Pages.RunReport.Write(o.Out, new(commandClock.Elapsed.TotalSeconds, BenchCommand.PeakRssBytes(), ops.Name, (ops as IDeviceMemoryMeter)?.DevicePeakBytes))}");
         return 0;
     }
 

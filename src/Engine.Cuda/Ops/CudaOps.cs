@@ -1,3 +1,4 @@
+using Engine.Memory;
 using Engine.Ops;
 using Engine.Tensors;
 
@@ -17,7 +18,7 @@ namespace Engine.Cuda.Ops;
 /// training step allocates nothing after the first; ops on one CudaOps must therefore not run concurrently.
 /// Families are split over the partial files beside this one, as in CpuOps.
 /// </summary>
-public sealed partial class CudaOps : IOps, IDisposable
+public sealed partial class CudaOps : IOps, IDeviceMemoryMeter, IDisposable
 {
     private readonly IKernelRunner _k;
     private readonly IGemmEngine _gemm;
@@ -52,6 +53,10 @@ public sealed partial class CudaOps : IOps, IDisposable
     public IKernelRunner Runner => _k;
 
     public IDeviceMemory Memory => _memory;
+
+    public long DeviceBytesInUse => _memory.BytesInUse;
+
+    public long DevicePeakBytes => _memory.PeakBytes;
 
     /// <summary>Most column-matrix floats conv2d unfolds at once (default 64 Mi floats, 256 MiB); settable so tests can force bands.</summary>
     public long MaxColumnFloats { get; set; } = 64L << 20;

@@ -28,6 +28,12 @@ public unsafe interface IDeviceMemory
 
     /// <summary>Waits until the device is done with everything queued.</summary>
     void Synchronize();
+
+    /// <summary>Bytes held by allocations from this object now (as rounded when allocated).</summary>
+    long BytesInUse { get; }
+
+    /// <summary>The most <see cref="BytesInUse"/> has been.</summary>
+    long PeakBytes { get; }
 }
 
 /// <summary>
@@ -38,9 +44,25 @@ public sealed unsafe class CudaDeviceMemory(CudaContext context) : IDeviceMemory
 {
     public CudaContext Context { get; } = context;
 
-    public nint Alloc(long bytes) => (nint)Context.Alloc(Round(bytes));
+    private readonly AllocationMeter _meter = new();
 
-    public void Free(nint ptr) => Context.Free((ulong)ptr);
+    public long BytesInUse => _meter.InUse;
+
+    public long PeakBytes => _meter.Peak;
+
+    public nint Alloc(long bytes)
+    {
+        long rounded = Round(bytes);
+        nint p = (nint)Context.Alloc(rounded);
+        _meter.Add(p, rounded);
+        return p;
+    }
+
+    public void Free(nint ptr)
+    {
+        Context.Free((ulong)ptr);
+        _meter.Remove(ptr);
+    }
 
     public void Zero(nint ptr, long bytes)
     {
@@ -78,25 +100,29 @@ public sealed unsafe class CudaDeviceMemory(CudaContext context) : IDeviceMemory
 /// </summary>
 public sealed unsafe class HostDeviceMemory : IDeviceMemory, IDisposable
 {
-    private readonly HashSet<nint> _blocks = [];
+    private readonly AllocationMeter _blocks = new();
     private long _allocations;
 
     /// <summary>Allocations made so far (for tests that check a training step allocates nothing after the first).</summary>
     public long Allocations => Interlocked.Read(ref _allocations);
 
+    public long BytesInUse => _blocks.InUse;
+
+    public long PeakBytes => _blocks.Peak;
+
     public nint Alloc(long bytes)
     {
         Interlocked.Increment(ref _allocations);
-        nint p = (nint)NativeMemory.AlignedAlloc((nuint)((Math.Max(bytes, 1) + 255) & ~255L), 256);
+        long rounded = (Math.Max(bytes, 1) + 255) & ~255L;
+        nint p = (nint)NativeMemory.AlignedAlloc((nuint)rounded, 256);
         if (p == 0) throw new OutOfMemoryException($"host stand-in for device memory: {bytes} bytes");
-        lock (_blocks) _blocks.Add(p);
+        _blocks.Add(p, rounded);
         return p;
     }
 
     public void Free(nint ptr)
     {
-        lock (_blocks)
-            if (!_blocks.Remove(ptr)) throw new ArgumentException($"0x{ptr:x} was not allocated here", nameof(ptr));
+        if (!_blocks.Remove(ptr)) throw new ArgumentException($"0x{ptr:x} was not allocated here", nameof(ptr));
         NativeMemory.AlignedFree((void*)ptr);
     }
 
@@ -118,10 +144,6 @@ public sealed unsafe class HostDeviceMemory : IDeviceMemory, IDisposable
 
     public void Dispose()
     {
-        lock (_blocks)
-        {
-            foreach (var p in _blocks) NativeMemory.AlignedFree((void*)p);
-            _blocks.Clear();
-        }
+        foreach (var p in _blocks.Clear()) NativeMemory.AlignedFree((void*)p);
     }
 }

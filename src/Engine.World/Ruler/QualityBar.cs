@@ -55,7 +55,7 @@ public sealed record QualityResult(HeadAccuracy Accuracy, int Prompts, int Sampl
 }
 
 /// <summary>
-/// The quality bar (docs/toyworld.md): samples from held-out shape–colour–style triples, with captions that name all
+/// The quality bar (docs/world.md): samples from held-out shape–colour–style triples, with captions that name all
 /// three attributes, read by the classifier. Shape ≥ 85 %, colour ≥ 90 %, style ≥ 75 %.
 /// </summary>
 public static class QualityBar

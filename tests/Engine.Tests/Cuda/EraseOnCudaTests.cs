@@ -53,6 +53,15 @@ public sealed class EraseOnCudaTests(ITestOutputHelper output)
             Assert.Contains("cuda (emulated)", cuda.Out);
             Assert.Equal(3, File.ReadAllLines(Path.Combine(dir.FullName, "cuda", "train.csv")).Length);
 
+            // The report's device memory peak: counted on CUDA (the emulator's stand-in memory counts the same way),
+            // not on the CPU, whose memory is the process's.
+            string cudaPage = File.ReadAllText(Path.Combine(dir.FullName, "cuda", "report.html"));
+            string cpuPage = File.ReadAllText(Path.Combine(dir.FullName, "cpu", "report.html"));
+            Assert.Contains("device memory peak", cudaPage);
+            Assert.DoesNotContain("not reported by the backend", cudaPage);
+            Assert.Contains("not reported by the backend", cpuPage);
+            Assert.True(e.Ops.DevicePeakBytes > 0 && e.Ops.DevicePeakBytes >= e.Ops.DeviceBytesInUse);
+
             // The erased UNets: one generator step of lr·sign(g)-sized AdamW moves, so a weight whose gradient sits at
             // rounding level may move the other way (2·lr); everything else agrees to float32 rounding.
             var host = new CpuOps(2);
