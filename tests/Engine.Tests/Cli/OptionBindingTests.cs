@@ -148,6 +148,7 @@ public class OptionBindingTests
         ("erase", "--dlr", "0.002", "Dlr"),
         ("erase", "--anchors", "5", "Anchors"),
         ("erase", "--anchor-steps", "3", "AnchorSteps"),
+        ("erase", "--anchor-batch", "2", "AnchorBatch"),
         ("erase", "--train", "full", "Train"),
         ("erase", "--out", "elsewhere", "Out"),
         ("erase", "--cache", "c", "Cache"),
