@@ -52,6 +52,7 @@ public class OptionBindingTests
         ("sample", "--eta", "0.5", "Settings.Eta"),
         ("sample", "--seed", "9", "Settings.Seed"),
         ("sample", "--n", "2", "Settings.Count"),
+        ("sample", "--batch", "2", "Settings.MaxBatch"),
         ("sample", "--out", "other.png", "Out"),
         ("sample", "--backend", "cpu", "Backend"),
         ("sample", "--lora", "erase.safetensors", "Lora"),
