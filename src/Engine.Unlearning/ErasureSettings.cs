@@ -149,6 +149,10 @@ public sealed record ErasureSettings
     public int AnchorSteps { get; init; } = 25;
     public float AnchorGuidance { get; init; } = 6f;
 
+    /// <summary>Anchor images per UNet call while sampling them (2× that with guidance): it bounds the sampling's
+    /// memory and leaves the images as they are (<see cref="Data.AnchorSettings"/>).</summary>
+    public int AnchorBatch { get; init; } = 4;
+
     public ulong Seed { get; init; } = 42;
 
     /// <summary>Checkpoint every N steps (official: max_train_steps/10); 0 = only at the end.</summary>
@@ -195,6 +199,7 @@ public sealed record ErasureSettings
         if (!(DiscriminatorLearningRate > 0) || float.IsInfinity(DiscriminatorLearningRate)) throw new ArgumentException($"dlr must be > 0 (got {DiscriminatorLearningRate})", nameof(DiscriminatorLearningRate));
         if (AnchorCount < 1) throw new ArgumentException($"anchors must be ≥ 1 (got {AnchorCount})", nameof(AnchorCount));
         if (AnchorSteps < 1) throw new ArgumentException($"anchor steps must be ≥ 1 (got {AnchorSteps})", nameof(AnchorSteps));
+        if (AnchorBatch < 1) throw new ArgumentException($"anchor batch must be ≥ 1 (got {AnchorBatch})", nameof(AnchorBatch));
         if (EsdDdimSteps < 1) throw new ArgumentException($"ESD DDIM steps must be ≥ 1 (got {EsdDdimSteps})", nameof(EsdDdimSteps));
         if (CheckpointInterval < 0) throw new ArgumentException($"checkpoint interval must be ≥ 0 (got {CheckpointInterval})", nameof(CheckpointInterval));
         if (AdversarialTMin < 0 || AdversarialTMax < 0 || (AdversarialTMax > 0 && AdversarialTMax <= AdversarialTMin))

@@ -36,6 +36,7 @@ internal static class EraseCommand
         public float? Dlr { get; init; }
         public int? Anchors { get; init; }
         public int? AnchorSteps { get; init; }
+        public int? AnchorBatch { get; init; }
         public string? Train { get; init; }
         public string Out { get; init; } = "erased";
         public string? Cache { get; init; }
@@ -86,6 +87,7 @@ internal static class EraseCommand
         var dlr = new Option<float?>("--dlr") { Description = "discriminator learning rate" };
         var anchors = new Option<int?>("--anchors") { Description = "number of anchor images to sample" };
         var anchorSteps = new Option<int?>("--anchor-steps") { Description = "DDIM steps per anchor image" };
+        var anchorBatch = new Option<int?>("--anchor-batch") { Description = "anchor images per UNet call while sampling them (UNet batch 2N with guidance; default 4); lower it when anchor sampling runs out of memory" };
         var train = new Option<string>("--train") { Description = "trainable UNet parameters: kv, attention, full, esd-x or esd-u" };
         var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "erased" };
         var cache = new Option<string>("--cache") { Description = "anchor image cache folder (default: --out/cache)" };
@@ -126,6 +128,7 @@ internal static class EraseCommand
             Dlr = p.GetValue(dlr),
             Anchors = p.GetValue(anchors),
             AnchorSteps = p.GetValue(anchorSteps),
+            AnchorBatch = p.GetValue(anchorBatch),
             Train = p.GetValue(train),
             Out = p.GetValue(output)!,
             Cache = p.GetValue(cache),
@@ -154,7 +157,7 @@ internal static class EraseCommand
         };
         return new BoundCommand<Options>("erase", "Erase a concept from a model (DoCo, Concept Ablation or ESD).", Bind, Run)
         {
-            model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, train,
+            model, concept, anchor, type, method, surgery, steps, warmup, batch, lr, dlr, anchors, anchorSteps, anchorBatch, train,
             output, cache, resume, seed, backend, checkpointEvery, esdDdimSteps, leak, applyRetainGrad, eval, quick,
             singleFile, lora, noDomainCorrection, discriminatorOnly, advTMin, advTMax, hflip, discLayers, discWidth,
             rulerSeed, discNorm, advWeight, dryRun
@@ -228,6 +231,7 @@ internal static class EraseCommand
         else if (type == ConceptType.Style && !world) settings = settings with { DiscriminatorLearningRate = 5e-4f }; // §2.1: style dlr (the world's defaults set their own)
         if (o.Anchors is { } an) { if (an < 1) return Fail($"--anchors must be ≥ 1 (got {an})"); settings = settings with { AnchorCount = an }; }
         if (o.AnchorSteps is { } ast) { if (ast < 1) return Fail($"--anchor-steps must be ≥ 1 (got {ast})"); settings = settings with { AnchorSteps = ast }; }
+        if (o.AnchorBatch is { } ab) { if (ab < 1) return Fail($"--anchor-batch must be ≥ 1 (got {ab})"); settings = settings with { AnchorBatch = ab }; }
         if (o.CheckpointEvery is { } ce) { if (ce < 0) return Fail($"--checkpoint-every must be ≥ 0 (got {ce})"); settings = settings with { CheckpointInterval = ce }; }
         else settings = settings with { CheckpointInterval = Math.Max(1, settings.Steps / 10) }; // official: max_train_steps/10
         if (o.AdvTMin is { } tmin) settings = settings with { AdversarialTMin = tmin };
@@ -321,7 +325,7 @@ internal static class EraseCommand
             $"{layout.TrainableSegments.Count} tensors, {layout.TrainableCount.ToString("N0", CultureInfo.InvariantCulture)} of {layout.TotalCount.ToString("N0", CultureInfo.InvariantCulture)} parameters; {ops.Name}");
 
         var cacheDir = o.Cache ?? Path.Combine(o.Out, "cache");
-        var anchorSettings = new AnchorSettings(settings.AnchorCount, settings.AnchorSteps, settings.AnchorGuidance, 0f, settings.Seed);
+        var anchorSettings = new AnchorSettings(settings.AnchorCount, settings.AnchorSteps, settings.AnchorGuidance, 0f, settings.Seed, Batch: settings.AnchorBatch);
         bool evaluate = o.Eval ?? (world && !o.DiscriminatorOnly);
 
         // ---- the cost estimate (docs/unlearning.md): a short timed probe; --dry-run stops after it, having written nothing ----

@@ -68,8 +68,10 @@ internal static class EraseEstimate
         var s = run.Settings;
         var sampling = new List<SamplingWork>();
         bool cached = new AnchorImageCache(run.CacheDir).Find(run.ModelDir, run.AnchorPrompts, run.Anchors) is not null;
-        sampling.Add(new SamplingWork(AnchorPhase, s.AnchorSteps, s.AnchorGuidance != 1f,
-            AnchorImageCache.ImagesPerCall(s.AnchorCount, run.AnchorPrompts.Count), cached));
+        // One sampling call per prompt, each in UNet calls of at most the anchor batch: those are what is timed and counted.
+        var anchors = SamplingWork.Chunked(AnchorPhase, AnchorImageCache.ImagesPerCall(s.AnchorCount, run.AnchorPrompts.Count), s.AnchorSteps,
+            s.AnchorGuidance != 1f, s.AnchorBatch);
+        sampling.Add(anchors with { Cached = cached });
         if (run.Ruler is var (concept, anchor, quick, seed))
         {
             try

@@ -11,8 +11,13 @@ using Engine.Tensors;
 
 namespace Engine.Diffusion.Pipelines;
 
-/// <summary>Sampling settings: DDIM steps, classifier-free guidance scale, eta, seed and image count.</summary>
-public sealed record SampleSettings(int Steps = 25, float GuidanceScale = 7.5f, float Eta = 0f, ulong Seed = 0, int Count = 1);
+/// <summary>
+/// Sampling settings: DDIM steps, classifier-free guidance scale, eta, seed and image count. <paramref name="MaxBatch"/>
+/// caps the images that go through the UNet together (a UNet batch of twice that with guidance); 0 runs all
+/// <paramref name="Count"/> at once. It bounds the activations' memory; the images do not depend on it (on the CPU bit
+/// for bit, ChunkedSampleTests), as the UNet, text encoder and VAE treat each sample of a batch on its own.
+/// </summary>
+public sealed record SampleSettings(int Steps = 25, float GuidanceScale = 7.5f, float Eta = 0f, ulong Seed = 0, int Count = 1, int MaxBatch = 0);
 
 /// <summary>
 /// StableDiffusionPipeline's text-to-image loop: encode [negative; prompt], start from N(0, 1) latents (Philox),
@@ -62,7 +67,7 @@ public sealed class TextToImage : IDisposable
         return into.Upload(Tokenizer.EncodeBatch(prompts, len), new Shape(prompts.Count, len));
     }
 
-    /// <summary>Runs the loop; <paramref name="progress"/> gets (step, total) after each DDIM step. Returns [n, 3, H, W] floats.</summary>
+    /// <summary>Runs the loop; <paramref name="progress"/> gets (steps done, total) after each DDIM step of each chunk. Returns [n, 3, H, W] floats.</summary>
     public float[] Sample(string prompt, string negative, SampleSettings s, Action<int, int>? progress = null)
         => Run(prompt, negative, s, progress, decode: true);
 
@@ -76,13 +81,41 @@ public sealed class TextToImage : IDisposable
     /// <summary>Geometry of <see cref="SampleFinal"/>'s output: the UNet's sample.</summary>
     public (int Channels, int Height, int Width) FinalShape => (Unet.Config.OutChannels, Unet.Config.SampleSize, Unet.Config.SampleSize);
 
+    /// <summary>
+    /// The images in chunks of at most <see cref="SampleSettings.MaxBatch"/>, each drawing its own slice of the
+    /// one-call layout: image j's starting noise is elements [j·numel, (j+1)·numel) of the seed's stream, and step i's
+    /// eta noise for the whole batch starts at (i + 1)·Count·numel. So the result is the unchunked one, bit for bit,
+    /// as long as the UNet's forward does not depend on what else is in its batch. <paramref name="progress"/> gets
+    /// (denoising steps done, total) over all chunks.
+    /// </summary>
     private float[] Run(string prompt, string negative, SampleSettings s, Action<int, int>? progress, bool decode)
     {
-        if (s.Steps < 1 || s.Count < 1) throw new ArgumentException("steps and count must be ≥ 1");
-        using var scratch = Ops.CreateArena();
-        var latents = scratch.Alloc(LatentShape(s.Count));
-        Ops.RandomNormal(latents, s.Seed, 0);
-        return Denoise(scratch, Enumerable.Repeat(prompt, s.Count).ToList(), negative, latents, s.Steps, s.GuidanceScale, s.Eta, s.Seed, decode, progress);
+        if (s.Steps < 1 || s.Count < 1 || s.MaxBatch < 0) throw new ArgumentException("steps and count must be ≥ 1 and max batch ≥ 0");
+        int batch = s.MaxBatch == 0 ? s.Count : Math.Min(s.MaxBatch, s.Count);
+        int chunks = (s.Count + batch - 1) / batch;
+        long imageNumel = LatentShape(1).Numel, stride = s.Count * imageNumel;
+        float[]? result = null;
+        for (int k = 0; k < chunks; k++)
+        {
+            int first = k * batch, n = Math.Min(batch, s.Count - first);
+            using var scratch = Ops.CreateArena();
+            var latents = scratch.Alloc(LatentShape(n));
+            Ops.RandomNormal(latents, s.Seed, (ulong)(first * imageNumel));
+            var noise = new StepNoise(s.Seed, stride, first * imageNumel);
+            var images = Denoise(scratch, Enumerable.Repeat(prompt, n).ToList(), negative, latents, s.Steps, s.GuidanceScale, s.Eta, noise, decode,
+                progress is null ? null : (done, steps) => progress(k * steps + done, chunks * steps));
+            if (chunks == 1) return images;
+            int outNumel = images.Length / n;
+            result ??= new float[(long)s.Count * outNumel];
+            images.CopyTo(result, (long)first * outNumel);
+        }
+        return result!;
+    }
+
+    /// <summary>Where step i's eta noise lies in the Philox stream of <paramref name="Seed"/>: from (i + 1)·Stride + Offset on.</summary>
+    private readonly record struct StepNoise(ulong Seed, long Stride, long Offset)
+    {
+        public ulong At(int step) => (ulong)((step + 1) * Stride + Offset);
     }
 
     /// <summary>
@@ -118,7 +151,7 @@ public sealed class TextToImage : IDisposable
         var latents = scratch.Alloc(shape);
         long one = shape.Numel / prompts.Count;
         for (int i = 0; i < prompts.Count; i++) Ops.RandomNormal(latents.Slice(i * one, shape[1], shape[2], shape[3]), seeds[i], 0);
-        return Denoise(scratch, prompts, negative, latents, steps, guidanceScale, 0f, 0, decode: true, (done, _) => progress(done));
+        return Denoise(scratch, prompts, negative, latents, steps, guidanceScale, 0f, default, decode: true, (done, _) => progress(done));
     }
 
     private Shape LatentShape(int n) => new(n, Unet.Config.InChannels, Unet.Config.SampleSize, Unet.Config.SampleSize);
@@ -127,11 +160,11 @@ public sealed class TextToImage : IDisposable
     /// The DDIM loop shared by <see cref="Sample"/> and <see cref="SampleMany"/>: image i of <paramref name="latents"/>
     /// (already holding its starting noise) is denoised under prompt i, with classifier-free guidance against
     /// <paramref name="negative"/> unless the scale is 1; with eta &gt; 0 the step noise comes from
-    /// <paramref name="noiseSeed"/>. Returns the final latents, or the decoded images where the model has a VAE and
+    /// <paramref name="noise"/>. Returns the final latents, or the decoded images where the model has a VAE and
     /// <paramref name="decode"/> is set.
     /// </summary>
     private float[] Denoise(ITensorArena scratch, List<string> prompts, string negative, Tensor latents, int steps, float guidanceScale,
-                            float eta, ulong noiseSeed, bool decode, Action<int, int>? progress)
+                            float eta, StepNoise noise, bool decode, Action<int, int>? progress)
     {
         var ops = Ops;
         int n = prompts.Count, numel = (int)latents.Numel;
@@ -148,7 +181,7 @@ public sealed class TextToImage : IDisposable
         var hostEps = new float[numel];
         var hostOut = new float[guided ? 2 * numel : numel];
         var next = new float[numel];
-        var noise = eta > 0 ? scratch.Alloc(latents.Shape) : Tensor.None;
+        var stepNoise = eta > 0 ? scratch.Alloc(latents.Shape) : Tensor.None;
         var hostNoise = eta > 0 ? new float[numel] : [];
         var w = new Workspace(ops, _activations, _gradients);
         var tBatch = new float[guided ? 2 * n : n];
@@ -172,8 +205,8 @@ public sealed class TextToImage : IDisposable
                 hostOut.CopyTo(hostEps, 0);
             if (eta > 0)
             {
-                ops.RandomNormal(noise, noiseSeed, (ulong)((i + 1) * latents.Numel));
-                ops.CopyToHost(hostNoise, noise);
+                ops.RandomNormal(stepNoise, noise.Seed, noise.At(i));
+                ops.CopyToHost(hostNoise, stepNoise);
             }
             ddim.Step(next, default, hostEps, t, hostLatents, eta, hostNoise);
             (hostLatents, next) = (next, hostLatents);

@@ -1,18 +1,26 @@
 namespace Engine.Unlearning.Cost;
 
 /// <summary>
-/// One sampling job of a run: <see cref="Calls"/> sampling calls, each denoising its images for
-/// <paramref name="Steps"/> DDIM steps, one UNet call per step over the call's images (twice as many rows with
+/// One sampling job of a run: <see cref="Calls"/> chunks of images, each denoised together for
+/// <paramref name="Steps"/> DDIM steps, one UNet call per step over the chunk's images (twice as many rows with
 /// classifier-free guidance: the [uncond; cond] batch). <paramref name="Cached"/>: the images are on disk, nothing is sampled.
 /// </summary>
 public sealed record SamplingWork(string Phase, int Steps, bool Guided, IReadOnlyList<int> Calls, bool Cached = false)
 {
     /// <summary><paramref name="images"/> in calls of at most <paramref name="batch"/> (TextToImage.SampleMany), <paramref name="repeats"/> times over.</summary>
-    public static SamplingWork Chunked(string phase, int images, int steps, bool guided, int batch, int repeats = 1)
+    public static SamplingWork Chunked(string phase, int images, int steps, bool guided, int batch, int repeats = 1) =>
+        Chunked(phase, Enumerable.Repeat(images, repeats), steps, guided, batch);
+
+    /// <summary>
+    /// Sampling calls of the given image counts, each run at most <paramref name="batch"/> images at a time
+    /// (TextToImage.Sample with MaxBatch): the chunks are the UNet calls.
+    /// </summary>
+    public static SamplingWork Chunked(string phase, IEnumerable<int> calls, int steps, bool guided, int batch)
     {
+        ArgumentNullException.ThrowIfNull(calls);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
-        var one = Enumerable.Range(0, (images + batch - 1) / batch).Select(k => Math.Min(batch, images - k * batch));
-        return new SamplingWork(phase, steps, guided, [.. Enumerable.Repeat(one, repeats).SelectMany(c => c)]);
+        return new SamplingWork(phase, steps, guided,
+            [.. calls.SelectMany(images => Enumerable.Range(0, (images + batch - 1) / batch).Select(k => Math.Min(batch, images - k * batch)))]);
     }
 
     public int Images => Calls.Sum();
@@ -27,7 +35,7 @@ public sealed record SamplingWork(string Phase, int Steps, bool Guided, IReadOnl
 
     public string Work => Cached
         ? $"{Images} images, cached"
-        : $"{Images} images × {Steps} DDIM steps{(Guided ? " × 2 (guidance)" : "")}";
+        : $"{Images} images × {Steps} DDIM steps{(Guided ? " × 2 (guidance)" : "")}, UNet batch ≤ {(Calls.Count == 0 ? 0 : Passes * Calls.Max())}";
 }
 
 /// <summary>

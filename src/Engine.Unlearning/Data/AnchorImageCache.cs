@@ -8,12 +8,17 @@ using Engine.IO.Safetensors;
 
 namespace Engine.Unlearning.Data;
 
-/// <summary>How anchor images are sampled: image count (prompts cycled), DDIM steps, guidance scale, eta, base seed.</summary>
+/// <summary>
+/// How anchor images are sampled: image count (prompts cycled), DDIM steps, guidance scale, eta, base seed, and
+/// <paramref name="Batch"/>, the most images that go through the UNet together (a UNet batch of 2·Batch with guidance).
+/// </summary>
 /// <remarks>
 /// The official code samples 1000 images with DPM-Solver, 25 steps, CFG 6, eta 1 (doco-spec §1); our pipeline has DDIM,
-/// so eta defaults to 0 (deterministic DDIM) and the rest to the official values.
+/// so eta defaults to 0 (deterministic DDIM) and the rest to the official values. All of a prompt's images in one UNet
+/// batch would be 63 there (1000 over 16 captions; 126 rows with guidance), far more activation memory than a GPU has
+/// for Stable Diffusion at 512 px, so they go <paramref name="Batch"/> at a time; the images do not depend on it.
 /// </remarks>
-public sealed record AnchorSettings(int Count = 1000, int Steps = 25, float GuidanceScale = 6f, float Eta = 0f, ulong Seed = 42, string Negative = "");
+public sealed record AnchorSettings(int Count = 1000, int Steps = 25, float GuidanceScale = 6f, float Eta = 0f, ulong Seed = 42, string Negative = "", int Batch = 4);
 
 /// <summary>
 /// Anchor images: [Count, C, H, W] final DDIM samples x0 (latents for a latent model, pixels for a pixel model);
@@ -34,7 +39,7 @@ public sealed record AnchorImages(float[] X0, int Count, int Channels, int Heigh
 /// </summary>
 public sealed class AnchorImageCache
 {
-    /// <summary>Samples x0 for one prompt: Count images from Seed, as <see cref="TextToImage.SampleFinal"/>.</summary>
+    /// <summary>Samples x0 for one prompt: Count images from Seed, at most MaxBatch through the UNet at a time, as <see cref="TextToImage.SampleFinal"/>.</summary>
     public delegate float[] Sampler(string prompt, string negative, SampleSettings settings);
 
     private const string Version = "doco-anchors-v1";
@@ -67,7 +72,8 @@ public sealed class AnchorImageCache
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(settings);
         if (prompts.Count == 0) throw new ArgumentException("no anchor prompts", nameof(prompts));
-        if (settings.Count < 1 || settings.Steps < 1) throw new ArgumentException($"anchor image count ({settings.Count}) and steps ({settings.Steps}) must be ≥ 1", nameof(settings));
+        if (settings.Count < 1 || settings.Steps < 1 || settings.Batch < 1)
+            throw new ArgumentException($"anchor image count ({settings.Count}), steps ({settings.Steps}) and batch ({settings.Batch}) must be ≥ 1", nameof(settings));
         string key = Key(modelHash, prompts, settings);
         string path = PathOf(key);
         int imageSize = shape.C * shape.H * shape.W;
@@ -86,15 +92,15 @@ public sealed class AnchorImageCache
             }
         }
 
-        // Images are grouped by prompt so each prompt is one batched call; prompt p gets seed Seed + p and
-        // its images land at indices p, p + P, p + 2P, ... (the official dataset cycles the prompts the same way).
+        // Images are grouped by prompt so each prompt is one sampling call (run Batch images at a time); prompt p gets
+        // seed Seed + p and its images land at indices p, p + P, p + 2P, ... (the official dataset cycles the prompts the same way).
         var all = new float[(long)settings.Count * imageSize];
         int done = 0;
         var perCall = ImagesPerCall(settings.Count, prompts.Count);
         for (int p = 0; p < perCall.Length; p++)
         {
             int n = perCall[p];
-            var s = new SampleSettings(settings.Steps, settings.GuidanceScale, settings.Eta, settings.Seed + (ulong)p, n);
+            var s = new SampleSettings(settings.Steps, settings.GuidanceScale, settings.Eta, settings.Seed + (ulong)p, n, MaxBatch: settings.Batch);
             var x = sample(prompts[p], settings.Negative, s);
             if (x.Length != (long)n * imageSize)
                 throw new InvalidOperationException($"sampler returned {x.Length} values for {n} images of {shape.C}×{shape.H}×{shape.W}");
@@ -138,6 +144,8 @@ public sealed class AnchorImageCache
     {
         var sb = new StringBuilder();
         sb.Append(Version).Append('\n').Append(modelHash).Append('\n');
+        // Not Batch: the sampler gives the same bits in any chunking (ChunkedSampleTests), so images sampled at one
+        // batch serve a run at another (another GPU's memory, say).
         sb.Append(CultureInfo.InvariantCulture, $"count={s.Count} steps={s.Steps} guidance={BitConverter.SingleToInt32Bits(s.GuidanceScale):x8} eta={BitConverter.SingleToInt32Bits(s.Eta):x8} seed={s.Seed}\n");
         // Length-prefixed so that no two different lists (or negatives) give the same text.
         sb.Append(CultureInfo.InvariantCulture, $"negative {s.Negative.Length}:{s.Negative}\n");

@@ -67,6 +67,33 @@ public sealed class EraseDryRunTests : IDisposable
     }
 
     [Fact]
+    public void DryRun_AnchorBatch_SetsTheAnchorSamplingsUnetBatch()
+    {
+        // Three images per anchor prompt: the default batch of 4 runs them together, --anchor-batch 1 one at a time.
+        int prompts = ConceptPrompts.BuiltIn(ConceptType.Object, "circle", "star").AnchorPrompts.Count;
+        string[] args = ["erase", "--model", TinyTrainer.Fixture, "--concept", "star", "--anchor", "circle", "--backend", "cpu",
+            "--anchors", $"{3 * prompts}", "--anchor-steps", "2", "--steps", "2", "--batch", "1", "--out", Path.Combine(_dir, "out"), "--dry-run"];
+        var (exit, stdout, stderr) = Doco.Run(args);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains($"{3 * prompts} images × 2 DDIM steps × 2 (guidance), UNet batch ≤ 6", stdout, StringComparison.Ordinal);
+        (exit, stdout, stderr) = Doco.Run([.. args, "--anchor-batch", "1"]);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains($"{3 * prompts} images × 2 DDIM steps × 2 (guidance), UNet batch ≤ 2", stdout, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir));
+    }
+
+    [Fact]
+    public void AnchorBatch_Zero_Exits2WithOneLine_AndWritesNothing()
+    {
+        var (exit, stdout, stderr) = Doco.Run("erase", "--model", TinyTrainer.Fixture, "--concept", "star", "--anchor", "circle", "--backend", "cpu",
+            "--anchor-batch", "0", "--out", Path.Combine(_dir, "out"));
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.Equal("erase: --anchor-batch must be ≥ 1 (got 0)", stderr.TrimEnd());
+        Assert.False(Directory.Exists(_dir));
+    }
+
+    [Fact]
     public void Warning_ForALongCpuRun_SaysDays_AndNamesTheOptionsThatShortenIt()
     {
         var plan = new CostPlan(new ErasureSettings(), [new SamplingWork(EraseEstimate.AnchorPhase, 25, Guided: true, AnchorImageCache.ImagesPerCall(1000, 16))]);

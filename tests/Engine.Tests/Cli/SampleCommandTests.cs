@@ -56,7 +56,22 @@ public class SampleCommandTests
         Assert.NotEqual(Png(dir, "base.png"), Png(dir, "changed.png", option, value));
     }
 
+    [Fact]
+    public void Batch_RunsTheImagesInChunks_AndLeavesThemAsTheyAre()
+    {
+        using var dir = new TempDir();
+        var (exit, _, whole) = Sample(dir.File("whole.png"));
+        Assert.True(exit == 0, whole);
+        var (exit1, _, chunked) = Sample(dir.File("chunked.png"), "--batch", "1");
+        Assert.True(exit1 == 0, chunked);
+        // Two images of two DDIM steps: one chunk of 2 steps by default, two chunks of 2 with --batch 1.
+        Assert.Contains(" 2/2 ", whole, StringComparison.Ordinal);
+        Assert.Contains(" 4/4 ", chunked, StringComparison.Ordinal);
+        Assert.Equal(File.ReadAllBytes(dir.File("whole.png")), File.ReadAllBytes(dir.File("chunked.png")));
+    }
+
     [Theory]
+    [InlineData("--batch", "0", "sample: --batch must be ≥ 1 (got 0)")]
     [InlineData("--steps", "0", "sample: --steps and --n must be ≥ 1")]
     [InlineData("--n", "0", "sample: --steps and --n must be ≥ 1")]
     [InlineData("--backend", "tpu", "unknown backend 'tpu' (auto, cpu or cuda)")]

@@ -144,6 +144,38 @@ public sealed class AnchorImageCacheTests : IDisposable
     }
 
     [Fact]
+    public void TheBatchIsNotPartOfTheKey()
+    {
+        Assert.Equal(AnchorImageCache.Key(_modelHash, Prompts, Settings), AnchorImageCache.Key(_modelHash, Prompts, Settings with { Batch = 1 }));
+        Assert.Equal(AnchorImageCache.Key(_modelHash, Prompts, Settings), AnchorImageCache.Key(_modelHash, Prompts, Settings with { Batch = 64 }));
+        var first = Get(Prompts, Settings, fake: true);
+        int calls = _calls;
+        var again = Get(Prompts, Settings with { Batch = 1 }, fake: true);
+        Assert.True(again.FromCache);
+        Assert.Equal(calls, _calls);
+        Assert.Equal(first.CachePath, again.CachePath);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void TheSamplerRunsAtMostBatchImagesThroughTheUnetAtATime(int batch)
+    {
+        // 11 images over 2 prompts: calls of 6 and 5 images, each run in UNet batches of at most `batch` images.
+        var asked = new List<SampleSettings>();
+        float[] Recording(string prompt, string negative, SampleSettings s)
+        {
+            asked.Add(s);
+            return CountedFake(prompt, negative, s);
+        }
+        var a = Cache().GetOrCreate(_modelHash, _pipe.FinalShape, Recording, Prompts, Settings with { Count = 11, Batch = batch });
+        Assert.Equal(11, a.Count);
+        Assert.Equal([6, 5], asked.Select(s => s.Count));
+        Assert.All(asked, s => Assert.Equal(batch, s.MaxBatch)); // never 0, which would run the whole call as one batch
+    }
+
+    [Fact]
     public void ModelHashIsStableAndCoversTheSchedulerConfig()
     {
         Assert.Equal(_modelHash, AnchorImageCache.ModelHash(Fixture));
@@ -166,6 +198,7 @@ public sealed class AnchorImageCacheTests : IDisposable
         Assert.Throws<ArgumentException>(() => Get([], Settings));
         Assert.Throws<ArgumentException>(() => Get(Prompts, Settings with { Count = 0 }));
         Assert.Throws<ArgumentException>(() => Get(Prompts, Settings with { Steps = 0 }));
+        Assert.Throws<ArgumentException>(() => Get(Prompts, Settings with { Batch = 0 }));
         Assert.Equal(0, _calls);
     }
 }

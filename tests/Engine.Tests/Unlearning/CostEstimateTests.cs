@@ -34,7 +34,23 @@ public sealed class CostEstimateTests
         var e = CostEstimate.Compute(new CostPlan(DoCo, [Anchors()]), Probe());
         // 50 images per call, doubled by guidance: UNet batch 100, 10 s a call.
         Assert.Equal(1000.0 * 25 * 2 * 10.0 / 100, Phase(e, "anchor images"), 9);
-        Assert.Equal("1000 images × 25 DDIM steps × 2 (guidance)", e.Phases[0].Work);
+        Assert.Equal("1000 images × 25 DDIM steps × 2 (guidance), UNet batch ≤ 100", e.Phases[0].Work);
+    }
+
+    [Fact]
+    public void AnchorCallsInChunks_AreTimedAndCountedAtTheChunksBatch()
+    {
+        // The paper's 1000 images over 16 captions: calls of 63 and 62 images, each run 4 at a time.
+        var work = SamplingWork.Chunked("anchor images", AnchorImageCache.ImagesPerCall(1000, 16), steps: 25, guided: true, batch: 4);
+        Assert.Equal(1000, work.Images);
+        Assert.Equal([8, 6, 4], work.UnetBatches.Order().Reverse());
+        Assert.Equal(16 * 16, work.Calls.Count); // 15 full chunks and one partial per prompt
+        Assert.EndsWith(", UNet batch ≤ 8", work.Work, StringComparison.Ordinal);
+        // Each chunk is one UNet call per DDIM step at its own batch.
+        var probe = new ProbeTimes { Backend = "test", Forward = new Dictionary<int, double> { [2] = 0.3, [4] = 0.4, [8] = 0.7 } };
+        var e = CostEstimate.Compute(new CostPlan(DoCo, [work]), probe);
+        Assert.Equal(25 * (16 * 15 * 0.7 + 8 * probe.ForwardSeconds(6) + 8 * 0.4), Phase(e, "anchor images"), 9);
+        Assert.Equal(1000.0 * 25 * 2, work.ImagePasses, 9);
     }
 
     [Fact]

@@ -30,4 +30,16 @@ public sealed class CostProbeTests
         Assert.Equal(plan.FullSteps > 0, double.IsFinite(probe.StepSeconds));
         Assert.StartsWith("cpu", probe.Backend, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Probe_TimesTheAnchorChunksBatch_NotAPromptsWholeCall()
+    {
+        // The paper's anchor calls (63 and 62 images each) run 2 at a time: UNet batches of 4 and 2, never 126.
+        using var t = new TinyTrainer(TrainableSubsets.Predicate(TrainableSubset.KeyValue));
+        var settings = new ErasureSettings { Steps = 2, Warmup = 1, Batch = 1 };
+        var plan = new CostPlan(settings, [SamplingWork.Chunked("anchor images", Engine.Unlearning.Data.AnchorImageCache.ImagesPerCall(1000, 16), 25, guided: true, batch: 2)]);
+        // A budget that would take the doubling far past 4 if the plan asked for it.
+        var probe = new CostProbe(t.Ops, t.Unet, t.Scheduler, t.Inputs.Length, t.Inputs.Dim) { BudgetSeconds = 60 }.Run(plan);
+        Assert.Equal([2, 4], probe.Forward.Keys.Order());
+    }
 }
