@@ -11,6 +11,11 @@ public static class Program
             Quick.Run(args);
             return;
         }
+        if (args.Length > 0 && args[0] == "--machine-noise")
+        {
+            MachineNoise.Run();
+            return;
+        }
         if (args.Length > 0 && args[0] is "--sgemm-study" or "--sgemm-side")
         {
             SgemmStudy.Run(args);
