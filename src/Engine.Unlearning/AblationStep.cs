@@ -49,17 +49,7 @@ public sealed partial class ErasureTrainer
         bool skipped = !float.IsFinite(loss) || (s.PriorPreservation && !float.IsFinite(prior));
         double backwardSeconds = double.NaN, optimizerSeconds = double.NaN;
         float gradNorm = float.NaN;
-        if (!skipped)
-        {
-            t0 = Stopwatch.GetTimestamp();
-            BackwardInto(Head(_dEps, n), _unet.Parameters.Grads);
-            backwardSeconds = Seconds(t0);
-            t0 = Stopwatch.GetTimestamp();
-            gradNorm = ClipGlobalNorm(_unet.Parameters.Grads, s.MaxGradNorm);
-            skipped = !float.IsFinite(gradNorm);
-            if (!skipped) GeneratorUpdate();
-            optimizerSeconds = Seconds(t0);
-        }
+        if (!skipped) (backwardSeconds, optimizerSeconds, gradNorm, skipped) = RegressionUpdate(Head(_dEps, n));
         return new StepRecord(Step, false, skipped, loss, prior, float.NaN, float.NaN, float.NaN, float.NaN, float.NaN, [], [],
             anchorSeconds, trainableSeconds, backwardSeconds, double.NaN, double.NaN, optimizerSeconds)
         { GradNorm = gradNorm };

@@ -76,15 +76,8 @@ public sealed partial class ErasureTrainer
         float gradNorm = float.NaN;
         if (!skipped)
         {
-            t0 = Stopwatch.GetTimestamp();
             _ops.MseBackward(Head(_dEps, b), eps, target, 1f);
-            BackwardInto(Head(_dEps, b), _unet.Parameters.Grads);
-            backwardSeconds = Seconds(t0);
-            t0 = Stopwatch.GetTimestamp();
-            gradNorm = ClipGlobalNorm(_unet.Parameters.Grads, s.MaxGradNorm);
-            skipped = !float.IsFinite(gradNorm);
-            if (!skipped) GeneratorUpdate();
-            optimizerSeconds = Seconds(t0);
+            (backwardSeconds, optimizerSeconds, gradNorm, skipped) = RegressionUpdate(Head(_dEps, b));
         }
         return new StepRecord(Step, false, skipped, loss, float.NaN, float.NaN, float.NaN, float.NaN, float.NaN, float.NaN, [], [],
             anchorSeconds, trainableSeconds, backwardSeconds, double.NaN, double.NaN, optimizerSeconds)

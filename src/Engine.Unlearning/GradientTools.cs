@@ -52,6 +52,22 @@ public sealed partial class ErasureTrainer
 
     private void ZeroGrads() => _ops.Fill(_unet.Parameters.Grads, 0f);
 
+    /// <summary>
+    /// Concept Ablation's and ESD's generator update: the UNet backward from dε̂ into the gradients, the global-norm
+    /// clip, the optimizer step. A non-finite norm skips the step. Returns the phases' seconds and ‖g‖ before clipping.
+    /// </summary>
+    private (double BackwardSeconds, double OptimizerSeconds, float GradNorm, bool Skipped) RegressionUpdate(Tensor dEps)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        BackwardInto(dEps, _unet.Parameters.Grads);
+        double backward = Seconds(t0);
+        t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        float norm = ClipGlobalNorm(_unet.Parameters.Grads, Settings.MaxGradNorm);
+        bool skipped = !float.IsFinite(norm);
+        if (!skipped) GeneratorUpdate();
+        return (backward, Seconds(t0), norm, skipped);
+    }
+
     /// <summary>The per-tensor surgery telemetry from the stats rows: cosines, fired flags, fraction and mean cosine.</summary>
     private (float[] Cos, bool[] Fired, float Fraction, float Mean) SurgeryTelemetry()
     {
