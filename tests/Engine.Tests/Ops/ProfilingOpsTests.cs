@@ -52,4 +52,12 @@ public class ProfilingOpsTests
         var r = Roofline.Measure(new CpuOps(2), gemmSize: 64, triadFloats: 1 << 16, repetitions: 1);
         Assert.True(r.GflopPerSecond > 0 && r.GbPerSecond > 0, r.ToString());
     }
+
+    [Fact]
+    public void Roofline_IsTheMedianOfItsRepetitions_AndTheTableSaysSo()
+    {
+        var r = Roofline.Measure(new CpuOps(2), gemmSize: 64, triadFloats: 1 << 16, repetitions: 4);
+        Assert.Equal(4, r.Repetitions);
+        Assert.Contains("median of 4 after a warm-up", new OpProfile().Table(r), StringComparison.Ordinal);
+    }
 }

@@ -63,8 +63,8 @@ public sealed class OpProfile
                 f, _calls[i] / Math.Max(1, steps), s / Math.Max(1, steps), total > 0 ? s / total : 0, rateText, limit > 0 ? rate / limit : 0));
         }
         sb.AppendLine(string.Format(c, "| all ops | | {0:F3} s | 100 % | | |", total / Math.Max(1, steps)));
-        sb.Append(string.Format(c, "limits measured in this run on {0}: SGEMM {1:F1} GFLOP/s ({2}), triad {3:F1} GB/s ({4})",
-            limits.Backend, limits.GflopPerSecond, limits.GemmShape, limits.GbPerSecond, limits.TriadShape));
+        sb.Append(string.Format(c, "limits measured in this run on {0}: SGEMM {1:F1} GFLOP/s ({2}), triad {3:F1} GB/s ({4}); median of {5} after a warm-up",
+            limits.Backend, limits.GflopPerSecond, limits.GemmShape, limits.GbPerSecond, limits.TriadShape, limits.Repetitions));
         return sb.ToString();
     }
 }
