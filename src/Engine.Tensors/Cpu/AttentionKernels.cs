@@ -73,46 +73,37 @@ internal static unsafe class AttentionKernels
     }
 
     /// <summary>dst[d·nr + c] = src[c·stride + d] for c &lt; count; columns count ≤ c &lt; nr are zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackTransposedPanel(float* dst, int nr, float* src, int stride, int count, int headDim)
     {
-        int c = 0;
-        if (Avx.IsSupported)
-        {
-            for (; c + 8 <= count; c += 8)
-            {
-                int d = 0;
-                for (; d + 8 <= headDim; d += 8) Packing.Transpose8x8(src + (long)c * stride + d, stride, dst + d * nr + c, nr);
-                for (; d < headDim; d++)
-                    for (int cc = c; cc < c + 8; cc++) dst[d * nr + cc] = src[(long)cc * stride + d];
-            }
-        }
-        for (; c < count; c++)
-            for (int d = 0; d < headDim; d++) dst[d * nr + c] = src[(long)c * stride + d];
-        for (; c < nr; c++)
+        Transpose(dst, nr, src, stride, count, headDim);
+        for (int c = count; c < nr; c++)
             for (int d = 0; d < headDim; d++) dst[d * nr + c] = 0;
     }
 
     /// <summary>
     /// dst[i·stride + d] = src[d·ld + i] for i &lt; count, d &lt; D: a [D][ld] block of feature rows (a C block of the
-    /// kernel) back to token rows, 8 × 8 at a time.
+    /// kernel) back to token rows.
     /// </summary>
+    public static void UnpackFeatureRows(float* dst, int stride, float* src, int ld, int count, int headDim) =>
+        Transpose(dst, stride, src, ld, headDim, count);
+
+    /// <summary>dst[c·ldd + r] = src[r·lds + c] for r &lt; rows, c &lt; cols: 8 × 8 tiles with AVX, the edges one by one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void UnpackFeatureRows(float* dst, int stride, float* src, int ld, int count, int headDim)
+    private static void Transpose(float* dst, nint ldd, float* src, nint lds, int rows, int cols)
     {
-        int i = 0;
+        int r = 0;
         if (Avx.IsSupported)
         {
-            for (; i + 8 <= count; i += 8)
+            for (; r + 8 <= rows; r += 8)
             {
-                int d = 0;
-                for (; d + 8 <= headDim; d += 8) Packing.Transpose8x8(src + (long)d * ld + i, ld, dst + (long)i * stride + d, stride);
-                for (; d < headDim; d++)
-                    for (int ii = i; ii < i + 8; ii++) dst[(long)ii * stride + d] = src[(long)d * ld + ii];
+                int c = 0;
+                for (; c + 8 <= cols; c += 8) Packing.Transpose8x8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
+                for (; c < cols; c++)
+                    for (int rr = r; rr < r + 8; rr++) dst[c * ldd + rr] = src[rr * lds + c];
             }
         }
-        for (; i < count; i++)
-            for (int d = 0; d < headDim; d++) dst[(long)i * stride + d] = src[(long)d * ld + i];
+        for (; r < rows; r++)
+            for (int c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
     }
 
     /// <summary>x[r·ld + c] *= alpha[c] for r &lt; rows, c &lt; nr (a multiple of 8).</summary>
