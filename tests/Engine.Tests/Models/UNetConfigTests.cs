@@ -9,6 +9,21 @@ namespace Engine.Tests.Models;
 /// <summary>Configurations other than the fixture's: pixel-space models and the SD 1.5 parameter count.</summary>
 public class UNetConfigTests
 {
+    /// <summary>The world model's layout at a test's size: a plain first level, cross-attention below it.</summary>
+    private static readonly UNetConfig WorldLayout = new()
+    {
+        InChannels = 3,
+        OutChannels = 3,
+        SampleSize = 16,
+        BlockOutChannels = [16, 32, 32],
+        LayersPerBlock = 1,
+        DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+        UpBlockTypes = ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+        NumAttentionHeads = [2, 4, 4],
+        CrossAttentionDim = 24,
+        NormNumGroups = 8,
+    };
+
     [Fact]
     public void PixelSpaceUNet_ThreeChannels_RunsForwardAndBackward()
     {
@@ -53,19 +68,7 @@ public class UNetConfigTests
         // The world's layout: a plain first level, cross-attention below it; only the cross-attention keys and
         // values train. Without dlatents the backward ends at the lowest attention: the first level's resnet and
         // downsampler and the next level's resnet do no work, and the trained gradients are the same bits.
-        var config = new UNetConfig
-        {
-            InChannels = 3,
-            OutChannels = 3,
-            SampleSize = 16,
-            BlockOutChannels = [16, 32, 32],
-            LayersPerBlock = 1,
-            DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
-            UpBlockTypes = ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
-            NumAttentionHeads = [2, 4, 4],
-            CrossAttentionDim = 24,
-            NormNumGroups = 8,
-        };
+        var config = WorldLayout;
         using var weights = new NativeArena();
         using var act = new NativeArena();
         using var grad = new NativeArena();
@@ -104,19 +107,7 @@ public class UNetConfigTests
         // DoCo's trainable pass: one forward per half (the twin keeps the second half's activations) must give the
         // same ε̂ bits as one forward of both halves, and a backward over one half the gradient of a backward over
         // both with the other half's dε̂ zero (equal up to the order of the sums over samples).
-        var config = new UNetConfig
-        {
-            InChannels = 3,
-            OutChannels = 3,
-            SampleSize = 16,
-            BlockOutChannels = [16, 32, 32],
-            LayersPerBlock = 1,
-            DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
-            UpBlockTypes = ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
-            NumAttentionHeads = [2, 4, 4],
-            CrossAttentionDim = 24,
-            NormNumGroups = 8,
-        };
+        var config = WorldLayout;
         using var weights = new NativeArena();
         using var act = new NativeArena();
         using var grad = new NativeArena();

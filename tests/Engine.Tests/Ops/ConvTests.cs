@@ -53,12 +53,16 @@ public class ConvTests
         var x = OpHarness.Randn(s.N * s.C * s.H * s.W, 1);
         var w = OpHarness.Randn(s.K * s.C * s.R * s.S, 2, 0.5);
         var b = OpHarness.Randn(s.K, 3);
+        AssertForward(h, name, s, x, w, b);
+    }
+
+    /// <summary>The forward with and without bias against the reference loops (y NaN-filled first: written, never read).</summary>
+    private static void AssertForward(OpHarness h, string name, Conv2dSpec s, double[] x, double[] w, double[] b)
+    {
         var y = h.Zeros(s.YShape.ToArray());
-        y.AsSpan().Fill(float.NaN); // overwritten, never read
+        y.AsSpan().Fill(float.NaN);
         h.Ops.Conv2dForward(y, h.Tensor(x, s.XShape.ToArray()), h.Tensor(w, s.WeightShape.ToArray()), h.Tensor(b, s.K), s);
         Close.Assert($"conv {name}", y.AsSpan(), Reference(s, x, w, b), 1e-4, 1e-5);
-
-        // Without bias.
         h.Ops.Conv2dForward(y, h.Tensor(x, s.XShape.ToArray()), h.Tensor(w, s.WeightShape.ToArray()), Engine.Tensors.Tensor.None, s);
         Close.Assert($"conv {name} no bias", y.AsSpan(), Reference(s, x, w, null), 1e-4, 1e-5);
     }
@@ -185,12 +189,7 @@ public class ConvTests
         var w = OpHarness.Randn(s.K * s.C * s.R * s.S, 42, 0.5);
         var b = OpHarness.Randn(s.K, 43);
         var dy = OpHarness.Randn(s.N * s.K * s.OutH * s.OutW, 44);
-        var y = h.Zeros(s.YShape.ToArray());
-        y.AsSpan().Fill(float.NaN); // overwritten, never read
-        h.Ops.Conv2dForward(y, h.Tensor(x, s.XShape.ToArray()), h.Tensor(w, s.WeightShape.ToArray()), h.Tensor(b, s.K), s);
-        Close.Assert($"conv {name}", y.AsSpan(), Reference(s, x, w, b), 1e-4, 1e-5);
-        h.Ops.Conv2dForward(y, h.Tensor(x, s.XShape.ToArray()), h.Tensor(w, s.WeightShape.ToArray()), Engine.Tensors.Tensor.None, s);
-        Close.Assert($"conv {name} no bias", y.AsSpan(), Reference(s, x, w, null), 1e-4, 1e-5);
+        AssertForward(h, name, s, x, w, b);
         var got = Backward(h, s, x, w, dy);
         var (ex, ew, eb) = ReferenceBackward(s, x, w, dy);
         Close.Assert($"conv {name} dx", got[0], ex, 1e-4, 1e-5);
